@@ -1,0 +1,316 @@
+"""A connected board: one raw REPL session over one link.
+
+Code runs with `start` (streaming: output reaches a callback as the board prints it, from
+the link's reader thread) or `exec`/`eval` (blocking, for magics). Interrupting escalates
+from Ctrl-C to a hard reset. Everything that reaches the board goes through here, so two
+callers cannot interleave on the wire: a second `start` while code runs is refused.
+"""
+
+from __future__ import annotations
+
+import ast
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from .link import protocol
+from .link.serial_link import DEFAULT_BAUD, LinkError, SerialLink
+
+OutputCallback = Callable[[str, bytes], None]  # ("stdout" | "stderr", data)
+
+ENTER_TIMEOUT = 3.0  # a board stuck in boot noise gets this long to show a prompt
+STOP_PATIENCE = 1.0  # each interrupt step waits this long for the prompt
+
+
+class BoardError(Exception):
+    """Something went wrong talking to the board; the message says what to do."""
+
+
+class BoardBusy(BoardError):
+    pass
+
+
+class DeviceError(BoardError):
+    """Code raised an exception on the board; `traceback` is MicroPython's text."""
+
+    def __init__(self, traceback: str) -> None:
+        self.traceback = traceback
+        self.ename, self.evalue = parse_exception(traceback)
+        super().__init__(traceback.strip().splitlines()[-1] if traceback.strip() else "error")
+
+
+def parse_exception(traceback: str) -> tuple[str, str]:
+    """('ZeroDivisionError', 'divide by zero') from MicroPython's traceback text."""
+    lines = [line for line in traceback.strip().splitlines() if line.strip()]
+    last = lines[-1] if lines else "Exception"
+    name, _, value = last.partition(":")
+    return name.strip() or "Exception", value.strip()
+
+
+@dataclass
+class Execution:
+    """One piece of code on the board. `done` is set once, with exactly one outcome:
+    `error` (the traceback), `rebooted` (the reset reason), `lost` (why), or none (ok)."""
+
+    on_output: OutputCallback | None = None
+    on_done: Callable[[Execution], None] | None = None
+    stdout: bytearray = field(default_factory=bytearray)
+    stderr: bytearray = field(default_factory=bytearray)
+    rebooted: str | None = None
+    lost: str | None = None
+    stopped_by: str | None = None  # the interrupt step that brought the prompt back
+    done: threading.Event = field(default_factory=threading.Event)
+    collect: bool = False  # keep stdout in memory (blocking exec), else only stream it
+
+    @property
+    def error(self) -> str | None:
+        return self.stderr.decode(errors="replace") if self.stderr else None
+
+    def _output(self, stream: str, data: bytes) -> None:
+        if stream == "stderr":
+            self.stderr += data
+        elif self.collect:
+            self.stdout += data
+        if self.on_output:
+            self.on_output(stream, data)
+
+    def _finish(self, *, rebooted: str | None = None, lost: str | None = None) -> None:
+        if self.done.is_set():
+            return
+        self.rebooted, self.lost = rebooted, lost
+        self.done.set()
+        if self.on_done:
+            self.on_done(self)
+
+
+class Board:
+    """A raw REPL session on the board at `port` (any pyserial URL)."""
+
+    def __init__(
+        self,
+        port: str,
+        baud: int = DEFAULT_BAUD,
+        *,
+        hard_reset: Callable[[], None] | None = None,
+        on_unsolicited: Callable[[bytes], None] | None = None,
+        on_lost: Callable[[str], None] | None = None,
+    ) -> None:
+        self.port = port
+        self.baud = baud
+        self._external_hard_reset = hard_reset
+        self.on_unsolicited = on_unsolicited
+        self.on_lost = on_lost
+        self._repl = protocol.RawRepl()
+        self._lock = threading.Lock()
+        self._ready = threading.Condition(self._lock)
+        self._link: SerialLink | None = None
+        self._running: Execution | None = None
+        self.lost: str | None = None
+
+    # Connection -------------------------------------------------------------------------
+
+    def connect(self, timeout: float = ENTER_TIMEOUT) -> None:
+        """Open the link and get to the raw prompt, whatever the board was doing."""
+        self.lost = None
+        self._repl = protocol.RawRepl()
+        try:
+            self._link = SerialLink(self.port, self.baud, on_data=self._on_data, on_lost=self._on_link_lost)
+        except LinkError as e:
+            raise BoardError(str(e)) from e
+        try:
+            self._enter(timeout)
+        except BoardError:
+            self.close()
+            raise
+
+    def _enter(self, timeout: float) -> None:
+        # A main.py that catches KeyboardInterrupt may need a second try.
+        tries = 3
+        for _ in range(tries):
+            with self._lock:
+                self._repl.enter()
+                self._flush()
+                if self._ready.wait_for(self._at_prompt_or_lost, timeout / tries):
+                    break
+        else:
+            raise BoardError(
+                f"no MicroPython prompt from {self.port} within {timeout:.0f} s — is MicroPython"
+                f" running at {self.baud} baud? Press the board's reset button or try"
+                " %connect PORT --baud N (%flash installs MicroPython)"
+            )
+        if self.lost:
+            raise BoardError(self.lost)
+
+    def _at_prompt_or_lost(self) -> bool:
+        return self._repl.state is protocol.State.IDLE or self.lost is not None
+
+    @property
+    def connected(self) -> bool:
+        return self._link is not None and self.lost is None
+
+    @property
+    def busy(self) -> bool:
+        return self._running is not None and not self._running.done.is_set()
+
+    def close(self) -> None:
+        link, self._link = self._link, None
+        if link:
+            link.close()
+        if self._running:
+            self._running._finish(lost=f"disconnected from {self.port}")
+
+    # Running code -----------------------------------------------------------------------
+
+    def start(
+        self,
+        code: str | bytes,
+        on_output: OutputCallback | None = None,
+        on_done: Callable[[Execution], None] | None = None,
+        *,
+        collect: bool = False,
+    ) -> Execution:
+        """Send `code` to run; returns at once. Output streams to `on_output`."""
+        data = code.encode() if isinstance(code, str) else code
+        execution = Execution(on_output=on_output, on_done=on_done, collect=collect)
+        with self._lock:
+            self._require_link()
+            if self.busy:
+                raise BoardBusy("the board is still running a cell — wait for it or interrupt it")
+            # After a reboot the session re-enters raw mode; give it the time it needs.
+            if not self._ready.wait_for(self._at_prompt_or_lost, ENTER_TIMEOUT):
+                raise BoardError(f"the board on {self.port} did not come back to its prompt")
+            self._require_link()
+            try:
+                self._repl.execute(data)
+            except protocol.ProtocolError as e:
+                raise BoardError(str(e)) from e
+            self._running = execution
+            self._flush()
+        return execution
+
+    def _require_link(self) -> None:
+        if self._link is None or self.lost:
+            raise BoardError(self.lost or "no board connected — run %connect PORT (see %ports)")
+
+    def exec(self, code: str, timeout: float | None = 30) -> str:
+        """Run `code` to the end and return its output; raise DeviceError if it failed."""
+        execution = self.start(code, collect=True)
+        if not execution.done.wait(timeout):
+            self.stop(execution)
+            raise BoardError(f"the board took longer than {timeout} s and was interrupted")
+        if execution.lost:
+            raise BoardError(execution.lost)
+        if execution.rebooted:
+            raise BoardError(f"the board rebooted ({execution.rebooted})")
+        if execution.error:
+            raise DeviceError(execution.error)
+        return execution.stdout.decode(errors="replace").replace("\r\n", "\n")
+
+    def eval(self, expression: str, timeout: float | None = 30):
+        """The value of a MicroPython expression, through its repr (literals only)."""
+        text = self.exec(f"print(repr({expression}))", timeout).strip()
+        try:
+            return ast.literal_eval(text)
+        except (ValueError, SyntaxError):
+            return text
+
+    # Stopping and resetting -------------------------------------------------------------
+
+    def interrupt(self) -> None:
+        """Ctrl-C now: KeyboardInterrupt in running code."""
+        with self._lock:
+            if self._link:
+                self._repl.interrupt()
+                self._flush()
+
+    def stop(self, execution: Execution, patience: float = STOP_PATIENCE) -> str:
+        """Interrupt `execution`, escalating until the board is back; say what worked."""
+        steps: list[tuple[str, Callable[[], None]]] = [
+            ("Ctrl-C", self.interrupt),
+            ("a second Ctrl-C", lambda: (self.interrupt(), self.interrupt())),
+        ]
+        if self._can_hard_reset():
+            steps.append(("a hard reset", self.hard_reset))
+        for name, step in steps:
+            try:
+                step()
+            except (BoardError, LinkError):
+                break
+            if execution.done.wait(patience):
+                execution.stopped_by = name
+                return name
+        return "nothing (the board does not answer: press its reset button, then run %connect)"
+
+    def soft_reset(self, timeout: float = ENTER_TIMEOUT) -> None:
+        """Soft reboot (boot.py runs again; RAM is cleared) and back to the raw prompt."""
+        with self._lock:
+            self._require_link()
+            if self.busy:
+                raise BoardBusy("the board is running a cell — interrupt it first")
+            self._repl.soft_reset()
+            self._flush()
+            if not self._ready.wait_for(self._at_prompt_or_lost, timeout):
+                raise BoardError("the board did not come back after a soft reset")
+
+    def _can_hard_reset(self) -> bool:
+        return self._external_hard_reset is not None or bool(self._link and self._link.has_modem_lines)
+
+    def hard_reset(self) -> None:
+        """Reset the chip (RTS on the EN pin, or the emulator's reset line)."""
+        if self._external_hard_reset:
+            self._external_hard_reset()
+        elif self._link and self._link.has_modem_lines:
+            self._link.pulse_reset()
+        else:
+            raise BoardError(f"{self.port} has no reset line — press the board's reset button")
+
+    def wait_ready(self, timeout: float = ENTER_TIMEOUT) -> bool:
+        with self._lock:
+            return self._ready.wait_for(self._at_prompt_or_lost, timeout) and not self.lost
+
+    # The reader thread ------------------------------------------------------------------
+
+    def _flush(self) -> None:
+        """Write what the protocol has queued (call with the lock held)."""
+        if self._link:
+            self._link.write(self._repl.data_to_send())
+
+    def _on_data(self, data: bytes) -> None:
+        with self._lock:
+            events = self._repl.receive(data)
+            if any(isinstance(e, protocol.Rebooted) for e in events):
+                self._repl.enter()  # the board restarted: take it back to the raw prompt
+            try:
+                self._flush()
+            except LinkError:
+                pass  # the reader sees the loss next and reports it once
+            if any(isinstance(e, protocol.Ready) for e in events):
+                self._ready.notify_all()
+            running = self._running
+        for event in events:
+            self._dispatch(event, running)
+
+    def _dispatch(self, event: protocol.Event, running: Execution | None) -> None:
+        active = running is not None and not running.done.is_set()
+        match event:
+            case protocol.Stdout(data) if active:
+                running._output("stdout", data)
+            case protocol.Stderr(data) if active:
+                running._output("stderr", data)
+            case protocol.Done() if active:
+                running._finish()
+            case protocol.Rebooted(reason) if active:
+                running._finish(rebooted=reason)
+            case protocol.Unsolicited(data) | protocol.Stdout(data) | protocol.Stderr(data):
+                if self.on_unsolicited:
+                    self.on_unsolicited(data)
+
+    def _on_link_lost(self, message: str) -> None:
+        with self._lock:
+            self.lost = message
+            self._ready.notify_all()
+            running = self._running
+        if running:
+            running._finish(lost=message)
+        if self.on_lost:
+            self.on_lost(message)

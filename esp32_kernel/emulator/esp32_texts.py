@@ -1,0 +1,28 @@
+"""What an ESP32 under MicroPython v1.24 prints on its UART around resets, byte for byte."""
+
+FRIENDLY_BANNER = b"MicroPython v1.24.0 on 2024-10-25; Generic ESP32 module with ESP32"
+RAW_REPL_BANNER = b"raw REPL; CTRL-B to exit\r\n"
+SOFT_REBOOT = b"MPY: soft reboot\r\n"
+
+# ESP_RST_* as the boot ROM names them in its "rst:" line.
+POWERON_RESET = b"0x1 (POWERON_RESET)"
+SW_CPU_RESET = b"0xc (SW_CPU_RESET)"
+
+
+def rom_boot_log(reset_reason: bytes) -> bytes:
+    """The ROM bootloader's chatter that follows a hard reset (power-on, EN pin, machine.reset())."""
+    lines = [
+        b"ets Jun  8 2016 00:22:57",
+        b"",
+        b"rst:" + reset_reason + b",boot:0x13 (SPI_FAST_FLASH_BOOT)",
+        b"configsip: 0, SPIWP:0xee",
+        b"clk_drv:0x00,q_drv:0x00,d_drv:0x00,cs0_drv:0x00,hd_drv:0x00,wp_drv:0x00",
+        b"mode:DIO, clock div:2",
+        b"load:0x3fff0030,len:4892",
+        b"ho 0 tail 12 room 4",
+        b"load:0x40078000,len:14896",
+        b"load:0x40080400,len:4",
+        b"load:0x40080404,len:3372",
+        b"entry 0x400805b0",
+    ]
+    return b"".join(line + b"\r\n" for line in lines)

@@ -1,0 +1,77 @@
+"""The emulated ESP32's boot: what ports/esp32/main.c does between reset and the REPL.
+
+Sets up the board (console, `sys`, `machine`, its folder as the whole of /), then runs
+/boot.py and, when the REPL will be the friendly one, /main.py, as v1.24 does.
+"""
+
+import io
+import micropython
+import os
+import sys
+import vfs
+
+import _esp32_console
+import _esp32_supervisor
+
+_ESP32_SYS_PATH = ["", ".frozen", "/lib"]
+
+
+def boot(main_globals):
+    # Setup must not be cut short by a Ctrl-C: with no handler the supervisor sees no code
+    # running and leaves the byte for the REPL.
+    micropython.kbd_intr(-1)
+    _install_modules()
+    _confine_files(_esp32_supervisor.board_dir)
+    if _run_user_file("boot.py", main_globals) == "exit":
+        _esp32_supervisor.request_reset("soft")
+    if _esp32_supervisor.repl_mode == "friendly":
+        if _run_user_file("main.py", main_globals) == "exit":
+            _esp32_supervisor.request_reset("soft")
+    main_globals.pop("__file__", None)
+
+
+def _install_modules():
+    _esp32_console.install()
+    import _esp32_sys
+    import machine
+
+    sys.modules["sys"] = _esp32_sys
+    sys.modules["machine"] = machine
+    sys.argv[:] = []
+
+
+def _confine_files(board_dir):
+    os.mount(vfs.VfsPosix(board_dir), "/")
+    os.chdir("/")
+    sys.path[:] = _ESP32_SYS_PATH
+
+
+def _run_user_file(name, main_globals):
+    """Run /NAME in the REPL's globals, as pyexec_file_if_exists does: "ok", "error" or "exit"."""
+    try:
+        source = open(name).read()
+    except OSError:
+        return "ok"
+    main_globals["__file__"] = name
+    try:
+        try:
+            micropython.kbd_intr(3)
+            exec(compile(source, name, "exec"), main_globals)
+        finally:
+            micropython.kbd_intr(-1)
+            for _ in range(1):  # a Ctrl-C still pending is raised here, inside the try
+                pass
+    except SystemExit:
+        return "exit"
+    except BaseException as exc:
+        _print_user_traceback(exc)
+        return "error"
+    return "ok"
+
+
+def _print_user_traceback(exc):
+    # As a board shows it: the user file's frames, not this module's.
+    text = io.StringIO()
+    _esp32_console.print_exception(exc, text)
+    lines = text.getvalue().split("\n")
+    _esp32_console.stdout.write("\n".join(l for l in lines if __file__ not in l))

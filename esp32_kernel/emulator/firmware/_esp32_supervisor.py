@@ -1,0 +1,30 @@
+"""The emulated board's line to its supervisor: how this boot came about, and reset requests.
+
+The supervisor starts the unix port as
+``micropython -i esp32_start.py BOARD_DIR REPL_MODE RESET_CAUSE UNIQUE_ID_HEX REQUEST_FD``
+and reads requests, one line each, from the pipe REQUEST_FD.
+"""
+
+import sys
+
+board_dir = sys.argv[1]
+repl_mode = sys.argv[2]  # "raw" or "friendly": the REPL this boot ends in
+reset_cause = int(sys.argv[3])
+unique_id = bytes.fromhex(sys.argv[4])
+# Opened while the host file system is still visible: / becomes the board's folder later.
+_requests = open("/dev/fd/" + sys.argv[5], "wb")
+
+
+def request_reset(kind):
+    """Ask the supervisor for a "hard" or "soft" reset, and wait to be ended by it.
+
+    A board's reset cannot be caught by the code that asked for it, so nothing is raised here.
+    """
+    import time
+
+    _requests.write(kind.encode() + b"_reset\n")
+    while True:
+        try:
+            time.sleep(1)
+        except BaseException:  # a Ctrl-C must not resume the code that asked for a reset
+            pass

@@ -1,0 +1,229 @@
+"""The Jupyter kernel: cells run on the board, `%%host` cells and magics run here.
+
+An IPython kernel underneath, so widgets, Bokeh, display(), history and comms work as
+usual. A device cell is rewritten (cells.route_cell) into an `await` of
+`run_device_code`, which streams the board's output into the cell while it runs and keeps
+the event loop free, so widgets stay live during a device cell.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+import threading
+
+from ipykernel.ipkernel import IPythonKernel
+
+from . import __version__
+from .board import Board, BoardError, Execution, parse_exception
+from .cells import route_cell, with_result
+from .config import ConfigError, resolve_target
+from .live.frames import Frame, OutputDemux
+from .session import BoardSession
+
+CONNECT_TIMEOUT = 30.0  # the first cell waits this long for the start-up connection
+UNSOLICITED_LIMIT = 64 * 1024  # what the board prints between cells, kept for the next cell
+
+
+class DeviceException(Exception):
+    """A MicroPython exception, shown with the board's traceback. Subclasses are made per
+    exception name so Jupyter's error reply carries MicroPython's ename."""
+
+    traceback_text = ""
+
+
+class BoardProblem(DeviceException):
+    """The cell could not finish on the board: it rebooted, or the link was lost."""
+
+
+_exception_types: dict[str, type[DeviceException]] = {}
+
+
+def device_exception(traceback_text: str) -> DeviceException:
+    ename, evalue = parse_exception(traceback_text)
+    if not ename.isidentifier():
+        ename = "MicroPythonError"
+    cls = _exception_types.setdefault(ename, type(ename, (DeviceException,), {"__module__": "micropython"}))
+    error = cls(evalue)
+    error.traceback_text = traceback_text
+    return error
+
+
+def board_problem(name: str, message: str) -> BoardProblem:
+    cls = _exception_types.setdefault(name, type(name, (BoardProblem,), {"__module__": "esp32"}))
+    error = cls(message)
+    error.traceback_text = f"{name}: {message}"
+    return error  # type: ignore[return-value]
+
+
+class DeviceValue:
+    """The repr of a cell's last expression, as the board printed it."""
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+
+    def __repr__(self) -> str:
+        return self.text
+
+
+class ESP32Kernel(IPythonKernel):
+    implementation = "esp32_kernel"
+    implementation_version = __version__
+    banner = "ESP32 (MicroPython): cells run on the board; %%host cells run Python on this computer."
+
+    def __init__(self, **kwargs) -> None:
+        super().__init__(**kwargs)
+        self.language_info = {
+            **self.language_info,
+            "name": "python",
+            "version": "3.4",  # the language level MicroPython implements
+            "codemirror_mode": {"name": "ipython", "version": 3},
+            "pygments_lexer": "ipython3",
+        }
+        self.boards = BoardSession(on_unsolicited=self._on_unsolicited)
+        self._between_cells = OutputDemux()
+        self._unsolicited_text: list[str] = []
+        self._unsolicited_lock = threading.Lock()
+        self._cell_feed = None  # (loop, queue) of the device cell running now
+        shell = self.shell
+        shell.input_transformer_manager.cleanup_transforms.insert(0, route_cell)
+        shell.set_custom_exc((DeviceException,), _show_device_exception)
+        from .magics import register
+
+        register(shell, self)
+        self._connected = threading.Event()
+        threading.Thread(target=self._connect_at_start, name="connect", daemon=True).start()
+
+    @property
+    def kernel_info(self):
+        info = super().kernel_info
+        info["debugger"] = False  # device code cannot be stepped through from here
+        return info
+
+    # Start-up ---------------------------------------------------------------------------
+
+    def _connect_at_start(self) -> None:
+        try:
+            message = self.boards.connect_target(resolve_target())
+        except (BoardError, ConfigError, OSError) as e:
+            message = f"Not connected: {e}"
+            self.boards.error = str(e)
+        self.boards.notices.append(message)
+        self._connected.set()
+
+    async def board(self) -> Board:
+        """The connected board; waits (off the event loop) only while a connection is pending."""
+        board = self.boards.board
+        if self._connected.is_set() and board is not None and board.connected:
+            return board
+        if not self._connected.is_set():
+            await asyncio.to_thread(self._connected.wait, CONNECT_TIMEOUT)
+        return await asyncio.to_thread(self.boards.current)
+
+    def show_notices(self) -> None:
+        notices, self.boards.notices[:] = list(self.boards.notices), []
+        for notice in notices:
+            print(notice)
+        with self._unsolicited_lock:
+            text, self._unsolicited_text = "".join(self._unsolicited_text), []
+        if text:
+            print(f"[the board, between cells]\n{text}", end="" if text.endswith("\n") else "\n")
+
+    # Device cells -----------------------------------------------------------------------
+
+    async def run_device_code(self, source: str, first_line: int = 1) -> DeviceValue | None:
+        """Run `source` on the board, streaming its output; the value of its last expression."""
+        try:
+            board = await self.board()
+        except BoardError as e:
+            self.show_notices()
+            raise board_problem("NoBoard", str(e)) from None
+        self.show_notices()
+        loop = asyncio.get_running_loop()
+        feed: asyncio.Queue = asyncio.Queue()
+
+        def on_output(stream: str, data: bytes) -> None:
+            loop.call_soon_threadsafe(feed.put_nowait, (stream, data))
+
+        def on_done(_: Execution) -> None:
+            loop.call_soon_threadsafe(feed.put_nowait, None)
+
+        # Blank lines in front keep the board's line numbers those of the cell.
+        code = "\n" * (first_line - 1) + with_result(source)
+        try:
+            execution = board.start(code, on_output, on_done)
+        except BoardError as e:
+            raise board_problem("BoardBusy" if "running" in str(e) else "NoBoard", str(e)) from None
+        self._cell_feed = (loop, feed)
+        try:
+            result = await self._stream(board, execution, feed)
+        finally:
+            self._cell_feed = None
+        return self._outcome(execution, result)
+
+    async def _stream(self, board: Board, execution: Execution, feed: asyncio.Queue) -> str | None:
+        demux = OutputDemux()
+        result = None
+        while True:
+            try:
+                item = await feed.get()
+            except asyncio.CancelledError:  # Jupyter's interrupt
+                await asyncio.to_thread(board.stop, execution)
+                continue
+            pieces = demux.flush() if item is None else demux.feed(item[1]) if item[0] == "stdout" else []
+            for piece in pieces:
+                if isinstance(piece, Frame):
+                    if piece.kind == "R":
+                        result = piece.payload.decode(errors="replace")
+                else:
+                    sys.stdout.write(piece)
+            if item is None:
+                return result
+
+    def _outcome(self, execution: Execution, result: str | None) -> DeviceValue | None:
+        if execution.stopped_by and execution.stopped_by != "Ctrl-C":
+            print(f"(the board ignored Ctrl-C; {execution.stopped_by} stopped it)")
+        if execution.lost:
+            raise board_problem("LinkLost", f"{execution.lost}. The kernel is still running; it reconnects when the board is back.")
+        if execution.rebooted:
+            raise board_problem(
+                "BoardReset",
+                f"the board rebooted during this cell ({execution.rebooted}); it is back at its prompt"
+                " and its variables are gone.",
+            )
+        if execution.error:
+            raise device_exception(execution.error)
+        return DeviceValue(result) if result is not None else None
+
+    def _on_unsolicited(self, data: bytes) -> None:
+        feed = self._cell_feed
+        if feed:
+            loop, queue = feed
+            loop.call_soon_threadsafe(queue.put_nowait, ("stdout", data))
+            return
+        with self._unsolicited_lock:
+            for piece in self._between_cells.feed(data):
+                if isinstance(piece, str):
+                    self._unsolicited_text.append(piece)
+            while sum(map(len, self._unsolicited_text)) > UNSOLICITED_LIMIT and len(self._unsolicited_text) > 1:
+                self._unsolicited_text.pop(0)
+
+    def do_shutdown(self, restart):
+        self.boards.close()
+        return super().do_shutdown(restart)
+
+
+def _show_device_exception(shell, etype, value, tb, tb_offset=None) -> list[str]:
+    """Show the board's traceback (not the host frames that awaited it) as the cell's error."""
+    red, bold, reset = "\x1b[0;31m", "\x1b[1;31m", "\x1b[0m"
+    *frames, last = value.traceback_text.replace("\r\n", "\n").rstrip("\n").split("\n")
+    name, colon, message = last.partition(":")
+    stb = [*frames, f"{bold}{name}{reset}{red}{colon}{message}{reset}"]
+    shell._showtraceback(etype, value, stb)
+    return stb
+
+
+def main() -> None:
+    from ipykernel.kernelapp import IPKernelApp
+
+    IPKernelApp.launch_instance(kernel_class=ESP32Kernel)

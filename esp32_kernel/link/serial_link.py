@@ -1,0 +1,156 @@
+"""A byte link to a board over any pyserial URL, read by a background thread.
+
+`/dev/ttyUSB0`, `COM3`, `socket://host:port`, `rfc2217://host:port`, `loop://` … all open
+through `serial.serial_for_url`. Local ports are opened exclusively and without touching
+DTR/RTS, because an ESP32 board's auto-reset circuit resets (or enters the bootloader) on
+those lines.
+"""
+
+from __future__ import annotations
+
+import errno
+import threading
+import time
+from collections.abc import Callable
+
+import serial
+
+DEFAULT_BAUD = 115200
+# The reader blocks on data; this only bounds how long close() waits for it.
+_READ_TIMEOUT = 0.2
+
+
+class LinkError(Exception):
+    """The link could not be opened or was lost; the message says what to do."""
+
+
+class _QuietModemSerial(serial.Serial):
+    """A local serial port whose missing modem lines (ptys, some USB bridges) are not errors."""
+
+    modem_lines = True
+
+    def _update_dtr_state(self) -> None:
+        self._modem_call(super()._update_dtr_state)
+
+    def _update_rts_state(self) -> None:
+        self._modem_call(super()._update_rts_state)
+
+    def _modem_call(self, call: Callable[[], None]) -> None:
+        try:
+            call()
+        except OSError as e:  # EIO on a pty, ENOTTY/EINVAL on odd drivers
+            if e.errno not in (errno.EIO, errno.ENOTTY, errno.EINVAL):
+                raise
+            self.modem_lines = False
+
+
+def _is_url(port: str) -> bool:
+    return "://" in port
+
+
+def open_serial(port: str, baud: int = DEFAULT_BAUD) -> serial.SerialBase:
+    """Open `port` without resetting the board; raise LinkError with advice on failure."""
+    try:
+        if _is_url(port):
+            ser = serial.serial_for_url(port, do_not_open=True)
+        else:
+            ser = _QuietModemSerial()
+            ser.port = port
+            ser.exclusive = True
+        ser.baudrate = baud
+        ser.timeout = _READ_TIMEOUT
+        ser.write_timeout = 5
+        # Preset both lines released: opening then leaves EN and IO0 alone.
+        ser.dtr = False
+        ser.rts = False
+        ser.open()
+    except (serial.SerialException, ValueError, OSError) as e:
+        raise LinkError(_open_advice(port, e)) from e
+    return ser
+
+
+def _open_advice(port: str, error: Exception) -> str:
+    text = str(error)
+    if "exclusively lock" in text or "Resource temporarily unavailable" in text or "busy" in text.lower():
+        return (
+            f"{port} is in use by another program (a serial monitor, Thonny, mpremote or another"
+            " kernel) — close it and run %connect again"
+        )
+    if "Permission denied" in text or "Errno 13" in text:
+        return (
+            f"no permission to open {port} — on Linux add yourself to the 'dialout' group"
+            " (sudo usermod -aG dialout $USER, then log in again)"
+        )
+    if "No such file" in text or "could not open port" in text or "Errno 2" in text:
+        return f"no board found on {port} — is it plugged in? %ports lists the candidates"
+    if "Connection refused" in text or "Errno 111" in text:
+        return f"nothing is listening at {port} — is the emulator or serial server running?"
+    return f"could not open {port}: {text}"
+
+
+class SerialLink:
+    """An open link: `write` bytes; received bytes go to `on_data` from a reader thread,
+    and `on_lost(message)` is called once if the link goes away."""
+
+    def __init__(
+        self,
+        port: str,
+        baud: int = DEFAULT_BAUD,
+        *,
+        on_data: Callable[[bytes], None],
+        on_lost: Callable[[str], None],
+    ) -> None:
+        self.port = port
+        self.baud = baud
+        self._on_data = on_data
+        self._on_lost = on_lost
+        self._serial = open_serial(port, baud)
+        self._write_lock = threading.Lock()
+        self._closing = False
+        self._reader = threading.Thread(target=self._read_loop, name=f"link {port}", daemon=True)
+        self._reader.start()
+
+    @property
+    def has_modem_lines(self) -> bool:
+        """True where RTS can pulse the board's EN pin (a local port or RFC 2217)."""
+        if _is_url(self.port):
+            return self.port.startswith("rfc2217://")
+        return getattr(self._serial, "modem_lines", True)
+
+    def write(self, data: bytes) -> None:
+        if not data:
+            return
+        try:
+            with self._write_lock:
+                self._serial.write(data)
+        except (serial.SerialException, OSError) as e:
+            raise LinkError(f"the link to {self.port} failed while writing: {e}") from e
+
+    def pulse_reset(self) -> None:
+        """Hard-reset through the auto-reset circuit: RTS low pulls EN low (esptool's way)."""
+        self._serial.dtr = False
+        self._serial.rts = True
+        time.sleep(0.1)  # EN must stay low long enough for the chip to reset
+        self._serial.rts = False
+
+    def close(self) -> None:
+        self._closing = True
+        try:
+            self._serial.close()
+        except (serial.SerialException, OSError):
+            pass
+        if threading.current_thread() is not self._reader:
+            self._reader.join(timeout=2)
+
+    def _read_loop(self) -> None:
+        ser = self._serial
+        while not self._closing:
+            try:
+                data = ser.read(max(1, ser.in_waiting))
+            except Exception as e:  # any failure of the port means the link is gone
+                if not self._closing:
+                    self._closing = True
+                    self._on_lost(f"the link to {self.port} was lost ({e})")
+                return
+            if data:
+                self._on_data(data)

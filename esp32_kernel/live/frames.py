@@ -1,0 +1,85 @@
+"""Splitting the board's output into text and framed records, wherever frames appear.
+
+A frame is ``\\x1e`` KIND payload ``\\x1f``: KIND is one ASCII letter (``R`` the repr of a
+cell's last expression; more kinds carry live data), the payload has neither delimiter.
+Frames may be split across reads; text around them is decoded as UTF-8 (a character split
+across reads is kept whole) and the board's ``\\r\\n`` line ends become ``\\n``.
+"""
+
+from __future__ import annotations
+
+import codecs
+from dataclasses import dataclass
+
+START, END = b"\x1e", b"\x1f"
+MAX_FRAME = 64 * 1024  # a "frame" longer than this was never one: show it as text
+
+
+@dataclass(frozen=True)
+class Frame:
+    kind: str
+    payload: bytes
+
+
+class OutputDemux:
+    """Feed it output bytes; get back text strings and Frames, in order."""
+
+    def __init__(self) -> None:
+        self._frame: bytearray | None = None  # inside a frame
+        self._decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
+        self._cr_pending = False
+
+    def feed(self, data: bytes) -> list[str | Frame]:
+        out: list[str | Frame] = []
+        while data:
+            if self._frame is None:
+                at = data.find(START)
+                self._text(out, data if at < 0 else data[:at])
+                if at < 0:
+                    break
+                self._frame = bytearray()
+                data = data[at + 1 :]
+            else:
+                at = data.find(END)
+                self._frame += data if at < 0 else data[:at]
+                if at < 0:
+                    if len(self._frame) > MAX_FRAME:
+                        self._text(out, START + bytes(self._frame))
+                        self._frame = None
+                    break
+                if self._frame:
+                    out.append(Frame(chr(self._frame[0]), bytes(self._frame[1:])))
+                self._frame = None
+                data = data[at + 1 :]
+        return _merge_text(out)
+
+    def flush(self) -> list[str | Frame]:
+        """End of stream: whatever is held back comes out as text."""
+        out: list[str | Frame] = []
+        if self._frame is not None:
+            self._text(out, START + bytes(self._frame))
+            self._frame = None
+        tail = self._decoder.decode(b"", final=True) + ("\r" if self._cr_pending else "")
+        self._cr_pending = False
+        if tail:
+            out.append(tail)
+        return _merge_text(out)
+
+    def _text(self, out: list[str | Frame], data: bytes) -> None:
+        text = self._decoder.decode(data)
+        if self._cr_pending:
+            text, self._cr_pending = "\r" + text, False
+        if text.endswith("\r"):  # maybe the first half of a \r\n
+            text, self._cr_pending = text[:-1], True
+        if text:
+            out.append(text.replace("\r\n", "\n"))
+
+
+def _merge_text(items: list[str | Frame]) -> list[str | Frame]:
+    merged: list[str | Frame] = []
+    for item in items:
+        if isinstance(item, str) and merged and isinstance(merged[-1], str):
+            merged[-1] += item
+        else:
+            merged.append(item)
+    return merged

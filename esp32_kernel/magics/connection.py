@@ -1,0 +1,78 @@
+"""%connect, %disconnect, %ports: choosing the board the cells run on."""
+
+from __future__ import annotations
+
+import argparse
+import shlex
+
+from IPython.core.magic import Magics, line_magic, magics_class
+
+from ..board import BoardError
+from ..config import EMULATOR
+from ..link import ports
+from ..link.serial_link import DEFAULT_BAUD
+
+
+class MagicUsageError(Exception):
+    pass
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str):  # one clear line instead of exiting the kernel
+        raise MagicUsageError(f"%{self.prog}: {message}\nusage: {self.format_usage().partition(': ')[2].strip()}")
+
+
+def _parse(parser: argparse.ArgumentParser, line: str) -> argparse.Namespace | None:
+    try:
+        return parser.parse_args(shlex.split(line))
+    except (MagicUsageError, ValueError) as e:
+        print(e)
+        return None
+
+
+_connect = _Parser(prog="connect", add_help=False)
+_connect.add_argument("port", help="a serial port (/dev/ttyUSB0, COM3), a URL (socket://, rfc2217://) or 'emulator'")
+_connect.add_argument("--baud", type=int, default=None)
+
+
+@magics_class
+class ConnectionMagics(Magics):
+    def __init__(self, shell, kernel) -> None:
+        super().__init__(shell)
+        self.kernel = kernel
+
+    @line_magic
+    def connect(self, line: str) -> None:
+        """%connect PORT|URL|emulator [--baud N] — run the next cells on that board."""
+        args = _parse(_connect, line)
+        if args is None:
+            return
+        if args.baud is not None and args.baud <= 0:
+            print("%connect: --baud must be a positive number such as 115200")
+            return
+        # The start-up connection may still be under way; let it land before replacing it.
+        self.kernel._connected.wait(30)
+        sessions = self.kernel.boards
+        try:
+            if args.port == EMULATOR:
+                print(sessions.connect_emulator(args.baud))
+            else:
+                print(sessions.connect(args.port, args.baud or DEFAULT_BAUD))
+        except BoardError as e:
+            print(f"%connect: {e}")
+
+    @line_magic
+    def disconnect(self, line: str) -> None:
+        """%disconnect — close the link (and stop the emulator if it was ours)."""
+        print(self.kernel.boards.disconnect())
+
+    @line_magic
+    def ports(self, line: str) -> None:
+        """%ports — serial ports on this computer; likely ESP32 boards first."""
+        found = ports.list_serial_ports()
+        if not found:
+            print("No serial ports found. %connect emulator runs the emulated ESP32.")
+        for port in found:
+            mark = f"ESP32? ({port.bridge})" if port.bridge else ""
+            print(f"{port.device:<20} {port.vid_pid:<10} {port.description}  {mark}".rstrip())
+        print(f"Now: {self.kernel.boards.description}")
