@@ -27,7 +27,11 @@ class BoardError(Exception):
 
 
 class BoardBusy(BoardError):
-    pass
+    """The board is running other code; nothing was sent."""
+
+
+class CodeRejected(BoardError):
+    """The code cannot be sent as it is; nothing was sent."""
 
 
 class DeviceError(BoardError):
@@ -94,9 +98,12 @@ class Board:
         hard_reset: Callable[[], None] | None = None,
         on_unsolicited: Callable[[bytes], None] | None = None,
         on_lost: Callable[[str], None] | None = None,
+        setup: str | None = None,
     ) -> None:
         self.port = port
         self.baud = baud
+        self.setup = setup  # code run after each connect and reboot, before anything else
+        self._needs_setup = setup is not None
         self._external_hard_reset = hard_reset
         self.on_unsolicited = on_unsolicited
         self.on_lost = on_lost
@@ -106,12 +113,14 @@ class Board:
         self._link: SerialLink | None = None
         self._running: Execution | None = None
         self.lost: str | None = None
+        self.loss_reported = False
 
     # Connection -------------------------------------------------------------------------
 
     def connect(self, timeout: float = ENTER_TIMEOUT) -> None:
         """Open the link and get to the raw prompt, whatever the board was doing."""
         self.lost = None
+        self._needs_setup = self.setup is not None
         self._repl = protocol.RawRepl()
         try:
             self._link = SerialLink(self.port, self.baud, on_data=self._on_data, on_lost=self._on_link_lost)
@@ -170,6 +179,13 @@ class Board:
         collect: bool = False,
     ) -> Execution:
         """Send `code` to run; returns at once. Output streams to `on_output`."""
+        if self._needs_setup:
+            self._needs_setup = False
+            try:
+                self.exec(self.setup, timeout=10)
+            except DeviceError as e:  # worth knowing, but not worth refusing the cell
+                if on_output:
+                    on_output("stdout", f"(the kernel's helpers failed on the board: {e})\r\n".encode())
         data = code.encode() if isinstance(code, str) else code
         execution = Execution(on_output=on_output, on_done=on_done, collect=collect)
         with self._lock:
@@ -183,7 +199,7 @@ class Board:
             try:
                 self._repl.execute(data)
             except protocol.ProtocolError as e:
-                raise BoardError(str(e)) from e
+                raise CodeRejected(str(e)) from e
             self._running = execution
             self._flush()
         return execution
@@ -280,6 +296,7 @@ class Board:
             events = self._repl.receive(data)
             if any(isinstance(e, protocol.Rebooted) for e in events):
                 self._repl.enter()  # the board restarted: take it back to the raw prompt
+                self._needs_setup = self.setup is not None
             try:
                 self._flush()
             except LinkError:
@@ -310,6 +327,8 @@ class Board:
             self.lost = message
             self._ready.notify_all()
             running = self._running
+        # A running cell reports the loss itself; otherwise the owner should tell the user.
+        self.loss_reported = bool(running and not running.done.is_set())
         if running:
             running._finish(lost=message)
         if self.on_lost:

@@ -11,18 +11,13 @@ from __future__ import annotations
 import ast
 import re
 
-from .live.frames import END, START
-
 HOST_MAGIC = "%%host"
 RUN_DEVICE = "await get_ipython().kernel.run_device_code"
 _MAGIC_LINE = re.compile(r"^%(?!%)(\w[\w.-]*)\s?(.*)$")
 
-# The repr of a cell's last expression comes back as a frame, so it cannot be confused
-# with what the cell printed. `_` holds it on the board, as at MicroPython's own REPL.
-_SHOW_RESULT = (
-    "if _ is not None:__import__('sys').stdout.write("
-    f"{START.decode()!r}+'R'+repr(_)+{END.decode()!r})"
-)
+# The board shows a cell's last value through `__r__`, which the kernel's helpers define
+# there (esp32_kernel/device/kernel_helpers.py): a few bytes on the wire per cell.
+SHOW_RESULT = "__r__"
 
 
 def route_cell(lines: list[str]) -> list[str]:
@@ -56,6 +51,11 @@ def route_cell(lines: list[str]) -> list[str]:
     return out or ["pass\n"]
 
 
+# IPython's is_complete check skips transforms marked so: it then judges the cell as the
+# Python it is, not as the one-line await it becomes.
+route_cell.has_side_effects = True  # type: ignore[attr-defined]
+
+
 def with_result(source: str) -> str:
     """`source` changed so that its last expression's repr comes back as a result frame.
 
@@ -74,10 +74,15 @@ def with_result(source: str) -> str:
     tail = source[len(head) :]
     if tail.rstrip().endswith(";"):  # IPython's way to say "don't show it"
         return source
-    expression = tail.strip()
-    # No newline before `_=`: the expression keeps its line number for tracebacks, and a
-    # head ending in "; " (the `a = 1; a` form) is still valid Python.
-    return f"{head}_=({expression}\n)\n{_SHOW_RESULT}\n"
+    if _is_print_call(last.value):
+        return source  # None, always: spare the bytes
+    # No newline before the call: the expression keeps its line number for tracebacks,
+    # and a head ending in "; " (the `a = 1; a` form) is still valid Python.
+    return f"{head}{SHOW_RESULT}(({tail.strip()}\n))\n"  # (( )): `a, b` is one tuple
+
+
+def _is_print_call(node: ast.expr) -> bool:
+    return isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == "print"
 
 
 def _char_offset(line: str, utf8_offset: int) -> int:

@@ -153,7 +153,7 @@ class ESP32Kernel(IPythonKernel):
         try:
             execution = board.start(code, on_output, on_done)
         except BoardError as e:
-            raise board_problem("BoardBusy" if "running" in str(e) else "NoBoard", str(e)) from None
+            raise board_problem(type(e).__name__, str(e)) from None
         self._cell_feed = (loop, feed)
         try:
             result = await self._stream(board, execution, feed)

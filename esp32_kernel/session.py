@@ -3,15 +3,19 @@ and reconnecting when the link comes back after it was lost."""
 
 from __future__ import annotations
 
+import logging
 import threading
 from collections.abc import Callable
 
 from .board import Board, BoardError
 from .config import EMULATOR, Target
+from .device import source
 from .link import ports
 from .link.serial_link import DEFAULT_BAUD
 
+log = logging.getLogger(__name__)
 RECONNECT_INTERVAL = 0.5
+KERNEL_HELPERS = source("kernel_helpers.py")
 
 
 class BoardSession:
@@ -54,7 +58,7 @@ class BoardSession:
         return self.connect_emulator(None, why=why)
 
     def connect(self, port: str, baud: int = DEFAULT_BAUD, *, hard_reset=None) -> str:
-        board = Board(port, baud, hard_reset=hard_reset, on_unsolicited=self._unsolicited)
+        board = Board(port, baud, hard_reset=hard_reset, on_unsolicited=self._unsolicited, setup=KERNEL_HELPERS)
         board.connect()
         with self._lock:
             self._replace(board)
@@ -124,7 +128,8 @@ class BoardSession:
             with self._lock:
                 if generation != self._generation:
                     return
-                self.notices.append(f"{message}; reconnecting when it comes back.")
+                if self.board and not self.board.loss_reported:
+                    self.notices.append(f"{message}; reconnecting when it comes back.")
             threading.Thread(target=self._reconnect_loop, args=(generation,), daemon=True, name="reconnect").start()
 
         return lost
@@ -137,13 +142,14 @@ class BoardSession:
                     return
                 board = self.board
             try:
-                if self.emulator and not self.emulator.alive():
+                if self.emulator and self.emulator.poll() is not None:  # our emulator died
                     with self._lock:
                         self.emulator = None
                     message = self.connect_emulator(None)
                 else:
                     message = self.connect(board.port, board.baud, hard_reset=self.emulator.hard_reset if self.emulator else None)
-            except BoardError:
+            except Exception as e:  # the port is not back yet (or cannot come back): keep trying
+                log.debug("reconnect to %s failed: %s", board.port, e)
                 continue
             with self._lock:
                 self.notices.append(f"Reconnected: {message}")

@@ -5,7 +5,7 @@ import ast
 
 import pytest
 
-from esp32_kernel.cells import RUN_DEVICE, route_cell, with_result
+from esp32_kernel.cells import RUN_DEVICE, SHOW_RESULT, route_cell, with_result
 
 
 def lines(text: str) -> list[str]:
@@ -60,14 +60,13 @@ def test_percent_inside_code_is_not_a_magic():
 def test_last_expression_is_captured_on_its_own_line(source, expression_line):
     out = with_result(source)
     tree = ast.parse(out)  # still valid Python
-    assigns = [n for n in tree.body if isinstance(n, ast.Assign) and n.targets[0].id == "_"]
-    assert len(assigns) == 1 and assigns[0].lineno == expression_line
-    assert "repr(_)" in out
+    shows = [n for n in ast.walk(tree) if isinstance(n, ast.Call) and getattr(n.func, "id", "") == SHOW_RESULT]
+    assert len(shows) == 1 and shows[0].lineno == expression_line
 
 
 @pytest.mark.parametrize(
     "source",
-    ["x = 1", "print(1);", "for i in range(3):\n    i", "", "@micropython.asm_xtensa\ndef f(a2) -> int:\n    movi(a2, 1)",
+    ["x = 1", "print(1);", "print(1 + 1)", "for i in range(3):\n    i", "", "@micropython.asm_xtensa\ndef f(a2) -> int:\n    movi(a2, 1)",
      "x = (1"],
 )
 def test_cells_without_a_shown_value_are_sent_unchanged(source):

@@ -6,11 +6,10 @@ Sets up the board (console, `sys`, `machine`, its folder as the whole of /), the
 
 import io
 import micropython
-import os
 import sys
-import vfs
 
 import _esp32_console
+import _esp32_files
 import _esp32_supervisor
 
 _ESP32_SYS_PATH = ["", ".frozen", "/lib"]
@@ -21,10 +20,13 @@ def boot(main_globals):
     # running and leaves the byte for the REPL.
     micropython.kbd_intr(-1)
     _install_modules()
-    _confine_files(_esp32_supervisor.board_dir)
-    if _run_user_file("boot.py", main_globals) == "exit":
+    _esp32_files.mount_board_folder(_esp32_supervisor.board_dir)
+    sys.path[:] = _ESP32_SYS_PATH
+    booted = _run_user_file("boot.py", main_globals)
+    if booted == "exit":
         _esp32_supervisor.request_reset("soft")
-    if _esp32_supervisor.repl_mode == "friendly":
+    # A failed boot.py skips main.py, as does a soft reset into the raw REPL.
+    if booted == "ok" and _esp32_supervisor.repl_mode == "friendly":
         if _run_user_file("main.py", main_globals) == "exit":
             _esp32_supervisor.request_reset("soft")
     main_globals.pop("__file__", None)
@@ -40,16 +42,11 @@ def _install_modules():
     sys.argv[:] = []
 
 
-def _confine_files(board_dir):
-    os.mount(vfs.VfsPosix(board_dir), "/")
-    os.chdir("/")
-    sys.path[:] = _ESP32_SYS_PATH
-
-
 def _run_user_file(name, main_globals):
     """Run /NAME in the REPL's globals, as pyexec_file_if_exists does: "ok", "error" or "exit"."""
     try:
-        source = open(name).read()
+        with open(name) as file:
+            source = file.read()
     except OSError:
         return "ok"
     main_globals["__file__"] = name

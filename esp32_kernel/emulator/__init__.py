@@ -1,0 +1,39 @@
+"""The bundled emulated ESP32: the MicroPython unix port served as a board on a UART.
+
+Reach it as a board, over a pyserial URL: ``socket://127.0.0.1:PORT`` (and, with ``--pty``,
+a pseudo-terminal; modem-control ioctls such as RTS/DTR fail there with EIO, which clients
+should treat as "no modem lines"). One client at a time, as a serial port.
+
+Start it from the command line::
+
+    python -m esp32_kernel.emulator [--port 0] [--host 127.0.0.1] [--baud N]
+                                    [--board-dir DIR] [--pty] [--exit-with-parent]
+
+It prints, flushed, one line per endpoint, the board's URL first::
+
+    esp32-kernel emulator: socket://127.0.0.1:PORT
+    esp32-kernel emulator pty: /dev/pts/N                 (with --pty)
+    esp32-kernel emulator control: tcp://127.0.0.1:PORT
+
+or from Python: ``launch()`` returns an ``EmulatorProcess``.
+
+The control channel (for tests, the bench and fault injection) takes one command per line
+and answers each with one JSON object per line, ``{"ok": true, ...}`` or
+``{"ok": false, "error": "..."}``:
+
+- ``status``: ``micropython_pid``, ``micropython_running``, ``running_code``, ``booting``,
+  ``repl_mode`` ("raw"/"friendly"), ``reset_cause``, ``client`` ("host:port" or null),
+  ``board_dir``, ``baud``;
+- ``hard_reset``: reset the board as its EN pin does (ROM boot log, friendly REPL);
+- ``drop_client``: close the client's connection, as pulling the cable does.
+
+How it behaves as an ESP32 where the unix port differs: see supervisor.py (Ctrl-C, resets,
+one client), console_shaper.py (line endings, banners) and firmware/ (the board's side: boot,
+console, ``sys``, ``machine``).
+"""
+
+from .board_folder import default_board_dir
+from .cli import main
+from .process import EmulatorError, EmulatorProcess, launch
+
+__all__ = ["EmulatorError", "EmulatorProcess", "default_board_dir", "launch", "main"]

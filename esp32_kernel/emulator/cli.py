@@ -1,0 +1,86 @@
+"""`python -m esp32_kernel.emulator`: serve one emulated ESP32 board until stopped."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import os
+import signal
+import sys
+from pathlib import Path
+
+from .board_folder import default_board_dir
+from .supervisor import Supervisor
+
+ANNOUNCE_URL = "esp32-kernel emulator: "
+ANNOUNCE_PTY = "esp32-kernel emulator pty: "
+ANNOUNCE_CONTROL = "esp32-kernel emulator control: "
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m esp32_kernel emulator",
+        description="Serve an emulated ESP32 running MicroPython at socket://HOST:PORT, "
+        "reachable like a board on a serial port (mpremote, Thonny, the esp32-kernel).",
+    )
+    parser.add_argument("--port", type=int, default=0, help="TCP port to serve the board on (0, the default: a free one)")
+    parser.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
+    parser.add_argument("--baud", type=int, default=None, help="pace the link as a UART of this speed (default: unpaced)")
+    parser.add_argument("--board-dir", type=Path, default=None, help="the folder that is the board's / (default: Jupyter data dir/esp32-kernel/boards/default)")
+    parser.add_argument("--pty", action="store_true", help="also serve the board on a pseudo-terminal (POSIX)")
+    parser.add_argument("--exit-with-parent", action="store_true", help="exit when standard input closes (the parent holds its other end)")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    if args.baud is not None and args.baud <= 0:
+        _parser().error(f"--baud must be a positive number, not {args.baud}")
+    logging.basicConfig(level=logging.WARNING, format="esp32-kernel emulator: %(message)s")
+    try:
+        return asyncio.run(_serve(args))
+    except KeyboardInterrupt:
+        return 0
+
+
+async def _serve(args: argparse.Namespace) -> int:
+    try:
+        supervisor = Supervisor(
+            board_dir=args.board_dir or default_board_dir(), baud=args.baud,
+            host=args.host, port=args.port, with_pty=args.pty,
+        )  # fmt: skip
+        endpoints = await supervisor.start()
+    except (OSError, RuntimeError) as error:
+        print(f"esp32-kernel emulator: cannot start: {error}", file=sys.stderr)
+        return 1
+    print(ANNOUNCE_URL + endpoints.url)
+    if endpoints.pty_path:
+        print(ANNOUNCE_PTY + endpoints.pty_path)
+    print(ANNOUNCE_CONTROL + endpoints.control, flush=True)
+
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
+        loop.add_signal_handler(signum, supervisor.stop)
+    if args.exit_with_parent:
+        _stop_when_stdin_closes(loop, supervisor)
+    try:
+        await supervisor.wait_stopped()
+    finally:
+        await supervisor.close()
+    return 0
+
+
+def _stop_when_stdin_closes(loop: asyncio.AbstractEventLoop, supervisor: Supervisor) -> None:
+    stdin = sys.stdin.fileno()
+
+    def read_stdin() -> None:
+        try:
+            data = os.read(stdin, 4096)
+        except OSError:
+            data = b""
+        if not data:
+            loop.remove_reader(stdin)
+            supervisor.stop()
+
+    loop.add_reader(stdin, read_stdin)

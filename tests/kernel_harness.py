@@ -1,0 +1,84 @@
+"""Running the real kernel through jupyter_client, as a notebook front end does."""
+
+from __future__ import annotations
+
+import os
+import queue
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from jupyter_client.manager import start_new_kernel
+
+HANG_GUARD = 30  # seconds: only to fail instead of hanging, never a performance bound
+
+
+def isolated_env(tmp: Path, **extra: str) -> dict[str, str]:
+    """An environment where the kernel finds no config and keeps its emulator's files in tmp."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("ESP32_KERNEL_")}
+    env["JUPYTER_CONFIG_DIR"] = str(tmp / "config")
+    env["JUPYTER_DATA_DIR"] = str(tmp / "data")
+    env.update(extra)
+    return env
+
+
+def start_kernel(tmp: Path, **env: str):
+    workdir = tmp / "notebooks"
+    workdir.mkdir(parents=True, exist_ok=True)
+    return start_new_kernel(kernel_name="esp32", env=isolated_env(tmp, **env), cwd=str(workdir))
+
+
+@dataclass
+class CellRun:
+    reply: dict
+    messages: list[dict] = field(default_factory=list)
+
+    @property
+    def status(self) -> str:
+        return self.reply["content"]["status"]
+
+    def of_type(self, *types: str) -> list[dict]:
+        return [m for m in self.messages if m["msg_type"] in types]
+
+    @property
+    def stdout(self) -> str:
+        return "".join(m["content"]["text"] for m in self.of_type("stream") if m["content"]["name"] == "stdout")
+
+    @property
+    def result(self) -> str | None:
+        results = self.of_type("execute_result")
+        return results[-1]["content"]["data"]["text/plain"] if results else None
+
+    @property
+    def error(self) -> dict | None:
+        errors = self.of_type("error")
+        return errors[-1]["content"] if errors else None
+
+
+def run_cell(kc, code: str, timeout: float = HANG_GUARD) -> CellRun:
+    """Execute `code`; collect this request's iopub messages until the kernel is idle."""
+    msg_id = kc.execute(code)
+    reply = kc.get_shell_msg(timeout=timeout)
+    while reply["parent_header"].get("msg_id") != msg_id:
+        reply = kc.get_shell_msg(timeout=timeout)
+    run = CellRun(reply)
+    deadline = time.monotonic() + timeout
+    while True:
+        msg = kc.get_iopub_msg(timeout=max(0.1, deadline - time.monotonic()))
+        if msg["parent_header"].get("msg_id") != msg_id:
+            continue
+        if msg["msg_type"] == "status" and msg["content"]["execution_state"] == "idle":
+            return run
+        run.messages.append(msg)
+
+
+def next_output(kc, msg_id: str, timeout: float = HANG_GUARD) -> dict:
+    """The next stream/result/error message of request `msg_id`."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            msg = kc.get_iopub_msg(timeout=max(0.1, deadline - time.monotonic()))
+        except queue.Empty:
+            raise AssertionError(f"no output from the kernel within {timeout} s") from None
+        if msg["parent_header"].get("msg_id") == msg_id and msg["msg_type"] in ("stream", "execute_result", "error"):
+            return msg
