@@ -9,6 +9,8 @@ the event loop free, so widgets stay live during a device cell.
 from __future__ import annotations
 
 import asyncio
+import signal
+import socket
 import sys
 import threading
 
@@ -85,6 +87,7 @@ class ESP32Kernel(IPythonKernel):
         self._unsolicited_text: list[str] = []
         self._unsolicited_lock = threading.Lock()
         self._cell_feed = None  # (loop, queue) of the device cell running now
+        self._signal_wakeup: tuple | None = None  # see _wake_on_signals
         shell = self.shell
         shell.input_transformer_manager.cleanup_transforms.insert(0, route_cell)
         shell.set_custom_exc((DeviceException,), _show_device_exception)
@@ -140,6 +143,7 @@ class ESP32Kernel(IPythonKernel):
             raise board_problem("NoBoard", str(e)) from None
         self.show_notices()
         loop = asyncio.get_running_loop()
+        self._wake_on_signals(loop)
         feed: asyncio.Queue = asyncio.Queue()
 
         def on_output(stream: str, data: bytes) -> None:
@@ -160,6 +164,36 @@ class ESP32Kernel(IPythonKernel):
         finally:
             self._cell_feed = None
         return self._outcome(execution, result)
+
+    def _wake_on_signals(self, loop: asyncio.AbstractEventLoop) -> None:
+        """Make a signal wake the event loop, so an interrupt reaches an idle device cell.
+
+        ipykernel turns SIGINT into the cancellation of the cell's task from a Python-level
+        handler; Python runs such handlers only when the main thread runs bytecode, and an
+        event loop waiting in epoll for a quiet board would never get there.
+        """
+        if self._signal_wakeup is not None or threading.current_thread() is not threading.main_thread():
+            return
+        reader, writer = socket.socketpair()
+        reader.setblocking(False)
+        writer.setblocking(False)
+        previous = signal.set_wakeup_fd(writer.fileno(), warn_on_full_buffer=False)
+        if previous != -1:  # the loop already has one (asyncio's own): keep it, it wakes us
+            signal.set_wakeup_fd(previous)
+            reader.close()
+            writer.close()
+            self._signal_wakeup = ()
+            return
+
+        def drain() -> None:
+            try:
+                while reader.recv(512):
+                    pass
+            except BlockingIOError:
+                pass
+
+        loop.add_reader(reader.fileno(), drain)
+        self._signal_wakeup = (reader, writer)
 
     async def _stream(self, board: Board, execution: Execution, feed: asyncio.Queue) -> str | None:
         demux = OutputDemux()

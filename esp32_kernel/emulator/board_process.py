@@ -83,6 +83,9 @@ class BoardProcess:
         self._on_exit = on_exit
         self._pending_input = bytearray()
         self._output_done = False
+        # Until the firmware says it has started, SigCgt is the wrapper's CPython start-up
+        # (the wheel's `micropython` is a CPython script), not MicroPython running code.
+        self._firmware_started = False
         self._exited = asyncio.Event()
         self.returncode: int | None = None
 
@@ -128,7 +131,7 @@ class BoardProcess:
         The unix port catches SIGINT exactly while it runs code; at an idle REPL a SIGINT
         would kill it, so this decides between sending SIGINT and passing Ctrl-C as a byte.
         """
-        if not self.alive:
+        if not self.alive or not self._firmware_started:
             return False
         try:
             with open(f"/proc/{self.pid}/status", "rb") as status:
@@ -214,7 +217,9 @@ class BoardProcess:
         self._request_buffer += data
         *lines, self._request_buffer = self._request_buffer.split(b"\n")
         for line in lines:
-            if line in (b"hard_reset", b"soft_reset"):
+            if line == b"started":
+                self._firmware_started = True
+            elif line in (b"hard_reset", b"soft_reset"):
                 self._on_reset_request(self, line.decode().removesuffix("_reset"))
 
     def _close(self) -> None:

@@ -229,11 +229,13 @@ class Supervisor:
             self._to_board(b"\x03")
 
     def _to_board(self, data: bytes) -> None:
-        if not data:
+        if not data or self._board is None:
             return
         if self._booting and not self._running_code():
             self._held_input += data
             return
+        if self._held_input:  # boot code runs and may read: what came first goes first
+            data, self._held_input = bytes(self._held_input) + data, bytearray()
         if b"\x02" in data and self._shaper.mode is ReplMode.FRIENDLY and not self._booting:
             self._shaper.expect_friendly_banner()
         self._board.write(data)

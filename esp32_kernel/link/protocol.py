@@ -26,9 +26,10 @@ CTRL_A, CTRL_B, CTRL_C, CTRL_D, CTRL_E = b"\x01", b"\x02", b"\x03", b"\x04", b"\
 # Code up to this size goes in plain raw mode: one write, no handshake round trip. It fits
 # the ESP32's 256-byte UART input buffer, which plain raw mode has no flow control for.
 PLAIN_RAW_LIMIT = 256
-# Marks of a board that restarted: the ROM's reset line and MicroPython's soft reboot.
-REBOOT_MARKS = re.compile(rb"rst:0x[0-9a-f]+ \(([A-Z_]+)\)|MPY: soft reboot")
-_LONGEST_MARK = 48
+# Marks of a board that restarted: the ROM's reset line (reasons such as POWERON_RESET,
+# SW_CPU_RESET, TG1WDT_SYS_RESET) and MicroPython's soft reboot line.
+REBOOT_MARKS = re.compile(rb"rst:0x[0-9a-f]{1,8} \(([A-Z0-9_]{1,32})\)|MPY: soft reboot\r?\n")
+_LONGEST_MARK = len(b"rst:0x12345678 ()") + 32
 
 
 class ProtocolError(Exception):
@@ -123,14 +124,24 @@ class RawRepl:
             )
         if paste is None:  # \x01 and \x02 are commands in plain raw mode, data in raw-paste
             paste = len(code) > PLAIN_RAW_LIMIT or CTRL_A in code or CTRL_B in code
+        paste = paste and self.paste_supported is not False
+        if not paste and (CTRL_A in code or CTRL_B in code):
+            raise ProtocolError(
+                "the code contains a raw Ctrl-A or Ctrl-B byte, which only raw-paste can carry"
+                + (" (this board has no raw-paste)" if self.paste_supported is False else "")
+            )
         self._code, self._sent = code, 0
         self._interrupted = self._paste_ended = False
-        if paste and self.paste_supported is not False:
+        if paste:
             self._outbox += CTRL_E + b"A" + CTRL_A
             self.state = State.PASTE_NEGOTIATE
         else:
-            self._outbox += code + CTRL_D
-            self.state = State.WAIT_OK
+            self._send_plain()
+
+    def _send_plain(self) -> None:
+        # Ctrl-D on an empty line soft-resets the board: empty code goes as a blank line.
+        self._outbox += (self._code or b"\n") + CTRL_D
+        self.state = State.WAIT_OK
 
     def interrupt(self) -> None:
         """Send Ctrl-C: raises KeyboardInterrupt in running code, aborts a paste."""
@@ -192,8 +203,26 @@ class RawRepl:
             del self._inbox[:end]
         return False
 
+    def _before(self, events: list[Event], replies: tuple[bytes, ...]) -> None:
+        """Pass on what comes before the first of `replies` as unsolicited output (a timer's
+        print, boot noise; a reboot mark in it ends the wait). The inbox must not start with
+        a reply; a tail that may be the start of one waits for more bytes."""
+        found = [at for reply in replies if (at := self._inbox.find(reply)) >= 0]
+        if found:
+            self._emit(events, Unsolicited, min(found), complete=True)
+        else:
+            held = _partial_tail(self._inbox, replies)
+            self._emit(events, Unsolicited, len(self._inbox) - held, complete=False)
+
     def _on_unknown(self, events: list[Event]) -> None:
-        self._emit(events, Unsolicited, len(self._inbox), complete=False)
+        # A board that prints the raw banner unasked (it soft-rebooted in raw mode) is at
+        # its raw prompt; anything else is its own output.
+        if self._inbox.startswith(RAW_BANNER):
+            del self._inbox[: len(RAW_BANNER)]
+            self.state = State.IDLE
+            events.append(Ready())
+        else:
+            self._before(events, (RAW_BANNER,))
 
     def _on_entering(self, events: list[Event]) -> None:
         at = self._inbox.find(RAW_BANNER)
@@ -207,29 +236,21 @@ class RawRepl:
         events.append(Ready())
 
     def _on_idle(self, events: list[Event]) -> None:
-        # A repeated banner (entered twice; a soft reboot in raw mode) is protocol, not
-        # output; anything else is the board speaking on its own.
-        at = self._inbox.find(RAW_BANNER)
-        if at == 0:
+        # A repeated banner (entered twice) is protocol, not output; anything else is the
+        # board speaking on its own.
+        if self._inbox.startswith(RAW_BANNER):
             del self._inbox[: len(RAW_BANNER)]
-        elif at > 0:
-            self._emit(events, Unsolicited, at, complete=True)
         else:
-            held = _partial_tail(self._inbox, (RAW_BANNER,))
-            self._emit(events, Unsolicited, len(self._inbox) - held, complete=held > 0)
+            self._before(events, (RAW_BANNER,))
 
     def _on_wait_ok(self, events: list[Event]) -> None:
-        at = self._inbox.find(b"OK")
-        if at == 0:
+        if self._inbox.startswith(b"OK"):
             del self._inbox[:2]
             self.state = State.STDOUT
-            return
-        # What came before the answer (a repeated banner, a timer's print) is not output.
-        if at < 0:
-            at = len(self._inbox) - max(_partial_tail(self._inbox, (RAW_BANNER, b"OK")), 0)
-        said = self._take(at).replace(RAW_BANNER, b"")
-        if said:
-            events.append(Unsolicited(said))
+        elif self._inbox.startswith(RAW_BANNER):  # a repeated banner is protocol, not output
+            del self._inbox[: len(RAW_BANNER)]
+        else:  # what comes before the answer (a timer's print) is not output of the code
+            self._before(events, (b"OK", RAW_BANNER))
 
     def _on_paste_negotiate(self, events: list[Event]) -> None:
         if self._inbox.startswith(b"R\x01"):
@@ -246,12 +267,12 @@ class RawRepl:
                 # Understood but unsupported; the board prints its prompt again.
                 del self._inbox[: 3 if self._inbox[2:3] == b">" else 2]
                 self._fall_back_to_plain_raw(events)
-        elif (at := self._inbox.find(RAW_BANNER)) >= 0:
+        elif self._inbox.startswith(RAW_BANNER):
             # Firmware older than raw-paste took \x05A as text and \x01 as "re-enter raw".
-            del self._inbox[: at + len(RAW_BANNER)]
+            del self._inbox[: len(RAW_BANNER)]
             self._fall_back_to_plain_raw(events)
-        elif self._inbox[:1] != b"R" and not _partial_tail(self._inbox, (RAW_BANNER,)):
-            events.append(Unsolicited(self._take(1)))
+        else:  # a timer may print before the answer, even text that starts with "R"
+            self._before(events, (b"R\x01", b"R\x00", RAW_BANNER))
 
     def _fall_back_to_plain_raw(self, events: list[Event]) -> None:
         self.paste_supported = False
@@ -259,22 +280,25 @@ class RawRepl:
             self.state = State.IDLE
             events.append(Done())
             return
-        self._outbox += self._code + CTRL_D
-        self.state = State.WAIT_OK
+        self._send_plain()
 
     def _on_paste_send(self, events: list[Event]) -> None:
+        if not self._inbox.startswith((CTRL_A, CTRL_D)):
+            # Raw-paste itself sends only \x01 and \x04; the rest is the board speaking on
+            # its own (timer callbacks run while it waits for data), or rebooting.
+            self._before(events, (CTRL_A, CTRL_D))
+            return
         byte = self._take(1)
         if byte == CTRL_A:
             self._credit += self._window
             self._send_code()
-        elif byte == CTRL_D:
+        else:
             # Either the ack of our end of data, or the board aborting (Ctrl-C, compile
             # error). An abort wants a \x04 back — unless ours is already on its way or
             # we sent Ctrl-C: a second \x04 would reach the prompt and soft-reset the board.
             if not self._paste_ended and not self._interrupted:
                 self._outbox += CTRL_D
             self.state = State.STDOUT
-        # Any other byte is line noise: raw-paste sends only \x01 and \x04.
 
     def _send_code(self) -> None:
         if self._interrupted or self._paste_ended:
@@ -306,8 +330,8 @@ class RawRepl:
             del self._inbox[:1]
             self.state = State.IDLE
             events.append(Done())
-        else:
-            events.append(Unsolicited(self._take(1)))
+        else:  # sys.exit() or machine.soft_reset() gives "\x04\x04MPY: soft reboot\r\n"
+            self._before(events, (b">",))
 
     def _on_resetting(self, events: list[Event]) -> None:
         # "OK\r\nMPY: soft reboot\r\n", boot.py's output, then the raw banner again.
@@ -318,14 +342,14 @@ class RawRepl:
         del self._inbox[: len(RAW_BANNER)]
         events.append(Rebooted("soft reboot"))
         mark = REBOOT_MARKS.search(said)
-        boot_output = said[mark.end() :].removeprefix(b"\r\n") if mark else b""
+        boot_output = said[mark.end() :] if mark else b""
         if boot_output:
             events.append(Unsolicited(boot_output))
         self.state = State.IDLE
         events.append(Ready())
 
 
-_MARK_PREFIXES = (b"rst:0x", b"MPY: soft reboot")
+_MARK_PREFIXES = (b"rst:0x", b"MPY: soft reboot\r\n")
 
 
 def _partial_tail(chunk: bytes | bytearray, needles: tuple[bytes, ...]) -> int:

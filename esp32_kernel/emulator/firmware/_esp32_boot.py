@@ -19,6 +19,7 @@ def boot(main_globals):
     # Setup must not be cut short by a Ctrl-C: with no handler the supervisor sees no code
     # running and leaves the byte for the REPL.
     micropython.kbd_intr(-1)
+    _esp32_supervisor.announce_started()
     _install_modules()
     _esp32_files.mount_board_folder(_esp32_supervisor.board_dir)
     sys.path[:] = _ESP32_SYS_PATH

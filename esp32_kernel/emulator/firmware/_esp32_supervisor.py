@@ -2,7 +2,8 @@
 
 The supervisor starts the unix port as
 ``micropython -i esp32_start.py BOARD_DIR REPL_MODE RESET_CAUSE UNIQUE_ID_HEX REQUEST_FD``
-and reads requests, one line each, from the pipe REQUEST_FD.
+and reads what the board says, one line each, from the pipe REQUEST_FD: "started" once
+the boot may be interrupted, "hard_reset" and "soft_reset" to be restarted.
 """
 
 import sys
@@ -13,6 +14,11 @@ reset_cause = int(sys.argv[3])
 unique_id = bytes.fromhex(sys.argv[4])
 # Opened while the host file system is still visible: / becomes the board's folder later.
 _requests = open("/dev/fd/" + sys.argv[5], "wb")
+
+
+def announce_started():
+    """Tell the supervisor that a SIGINT would now reach MicroPython, not the process's start."""
+    _requests.write(b"started\n")
 
 
 def request_reset(kind):
