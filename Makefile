@@ -18,8 +18,12 @@ install: $(STAMP)
 lab: install
 	$(VENV)/bin/jupyter lab notebooks/
 
-## make test: every test, real parts (kernel, emulator, mpremote)
-test: install
+# The browser tests drive Debian's Chromium (browsers cannot be downloaded by playwright).
+/usr/bin/chromium:
+	apt-get update && apt-get install -y chromium
+
+## make test: every test, real parts (kernel, emulator, mpremote, JupyterLab in Chromium)
+test: install /usr/bin/chromium
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 ## make bench: the figures (not a test)

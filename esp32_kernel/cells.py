@@ -51,6 +51,13 @@ def route_cell(lines: list[str]) -> list[str]:
     return out or ["pass\n"]
 
 
+def is_device_only(cell: str) -> bool:
+    """True for a cell that is all device code: no magics, not a host cell."""
+    if cell.lstrip().startswith("%%"):
+        return False
+    return not any(_MAGIC_LINE.match(line) for line in cell.splitlines())
+
+
 # IPython's is_complete check skips transforms marked so: it then judges the cell as the
 # Python it is, not as the one-line await it becomes.
 route_cell.has_side_effects = True  # type: ignore[attr-defined]

@@ -9,6 +9,7 @@ the event loop free, so widgets stay live during a device cell.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import signal
 import socket
 import sys
@@ -18,7 +19,7 @@ from ipykernel.ipkernel import IPythonKernel
 
 from . import __version__
 from .board import Board, BoardError, Execution, parse_exception
-from .cells import route_cell, with_result
+from .cells import is_device_only, route_cell, with_result
 from .config import ConfigError, resolve_target
 from .live.frames import Frame, OutputDemux
 from .session import BoardSession
@@ -133,6 +134,45 @@ class ESP32Kernel(IPythonKernel):
             print(f"[the board, between cells]\n{text}", end="" if text.endswith("\n") else "\n")
 
     # Device cells -----------------------------------------------------------------------
+
+    async def do_execute(self, code, silent, store_history=True, user_expressions=None, allow_stdin=False, **kwargs):
+        """Cells that are all device code skip IPython's compile-and-run machinery: the
+        board's own round trip is then most of the cell's latency."""
+        if user_expressions or not is_device_only(code):
+            return await super().do_execute(code, silent, store_history, user_expressions, allow_stdin, **kwargs)
+        shell = self.shell
+        count = shell.execution_count
+        if store_history:
+            shell.history_manager.store_inputs(count, code)
+        shell.events.trigger("pre_execute")
+        task = asyncio.ensure_future(self.run_device_code(code))
+        on_main_thread = threading.current_thread() is threading.main_thread()
+        error: DeviceException | None = None
+        value = None
+        with self._cancel_on_sigint(task) if on_main_thread else contextlib.nullcontext():
+            try:
+                value = await task
+            except DeviceException as e:
+                error = e
+            except asyncio.CancelledError:  # interrupted before the code reached the board
+                error = board_problem("KeyboardInterrupt", "interrupted before the cell reached the board")
+        shell.events.trigger("post_execute")
+        if store_history:
+            shell.execution_count += 1
+        reply = {"execution_count": count, "user_expressions": {}, "payload": []}
+        if error is not None:
+            stb = _show_device_exception(shell, type(error), error, None)
+            return {**reply, "status": "error", "ename": type(error).__name__, "evalue": str(error), "traceback": stb}
+        if value is not None and not silent:
+            self._publish_result(count, value.text)
+        return {**reply, "status": "ok"}
+
+    def _publish_result(self, count: int, text: str) -> None:
+        """An execute_result, sent as IPython's displayhook sends it, after any output."""
+        sys.stdout.flush()
+        hook = self.shell.displayhook
+        content = {"execution_count": count, "data": {"text/plain": text}, "metadata": {}}
+        hook.session.send(hook.pub_socket, "execute_result", content, hook.parent_header, ident=hook.topic)
 
     async def run_device_code(self, source: str, first_line: int = 1) -> DeviceValue | None:
         """Run `source` on the board, streaming its output; the value of its last expression."""
@@ -260,4 +300,6 @@ def _show_device_exception(shell, etype, value, tb, tb_offset=None) -> list[str]
 def main() -> None:
     from ipykernel.kernelapp import IPKernelApp
 
-    IPKernelApp.launch_instance(kernel_class=ESP32Kernel)
+    # fd-level capture (C extensions writing to fd 1) costs every cell a thread round trip;
+    # device output never goes through the kernel process's file descriptors.
+    IPKernelApp.launch_instance(kernel_class=ESP32Kernel, capture_fd_output=False)

@@ -117,7 +117,9 @@ def wait_until_serving(server: LabServer) -> None:
         try:
             server.api("GET", "status", timeout=2)
             return
-        except (urllib.error.URLError, ConnectionError, TimeoutError):
+        except urllib.error.HTTPError as e:  # serving, but refusing us (the token?)
+            raise RuntimeError(f"jupyter lab answered /api/status with {e}:\n{server.log()}") from None
+        except (urllib.error.URLError, ConnectionError, TimeoutError):  # not serving yet
             if time.monotonic() > deadline:
                 raise RuntimeError(f"jupyter lab did not answer within {SERVER_START_GUARD} s:\n{server.log()}") from None
             time.sleep(0.1)  # polling interval while the server starts, not a wait for a result
@@ -236,6 +238,7 @@ def test_first_steps_notebook_runs_in_the_browser(lab):
         expect(panel.locator(".jp-Toolbar-kernelName")).to_have_text(KERNEL_DISPLAY_NAME)
         status = panel.locator(".jp-NotebookPanel-toolbar .jp-Notebook-ExecutionIndicator")
         expect(status).to_have_attribute("data-status", "idle")
+        expect(page.locator("#jp-main-statusbar")).to_contain_text(f"{KERNEL_DISPLAY_NAME} | Idle")
 
         prompts = panel.locator(".jp-CodeCell .jp-InputPrompt")
         expect(prompts).to_have_count(sum(cell["cell_type"] == "code" for cell in notebook["cells"]))

@@ -261,6 +261,24 @@ def test_enter_again_from_any_state_clears_what_was_half_received():
     assert m.data_to_send() == b""
 
 
+@pytest.mark.parametrize("then", ["paste", "soft_reset"])
+def test_a_late_banner_for_a_repeated_enter_is_not_an_answer(then):
+    # board.py calls enter() again when the board is slow to answer: two banners come. The
+    # second, arriving after a raw-paste request, is not old firmware refusing raw-paste
+    # (the board is reading the paste); after a soft reset, not the board coming back.
+    code = b"x = 1\n" * 50
+    script = [enter, Host(ENTER), enter, Host(ENTER), Board(b"busy\r\nKeyboardInterrupt: \r\n" + BANNER)]
+    if then == "paste":
+        script += [execute(code), Host(PASTE), Board(BANNER + HEADER), Host(code[:256])]
+        script += [Board(b"\x01"), Host(code[256:] + b"\x04"), Board(b"\x04\x04\x04>")]
+        events = [Ready(), Done()]
+    else:
+        script += [soft_reset, Host(b"\x04"), Board(BANNER + b"OK\r\nMPY: soft reboot\r\n" + BANNER)]
+        events = [Ready(), Rebooted("soft reboot"), Ready()]
+    m = check(script, events, State.IDLE, start=[])
+    assert m.paste_supported is (True if then == "paste" else None)
+
+
 def test_repeated_raw_banners_are_protocol_not_output():
     # enter() twice, or Ctrl-A twice (recorded: \x01\x01 -> the banner twice).
     script = [
@@ -975,6 +993,8 @@ def record_session(plan: list, board: FakeBoard, rnd: random.Random) -> list:
         hear(board.read(rnd.randint(0, 64)))
     while board.rx:
         hear(board.read(rnd.randint(1, 64)))
+    # Host and board agree at the end: the board at an empty raw prompt, the machine idle.
+    assert m.state is State.IDLE and not board.line and board.paste is None
     return steps
 
 

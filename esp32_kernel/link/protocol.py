@@ -103,6 +103,7 @@ class RawRepl:
         self._window = 0
         self._paste_ended = False  # our terminating \x04 has been sent
         self._interrupted = False  # Ctrl-C sent during this paste
+        self._banners_owed = 0  # banners still to come for the Ctrl-A of each enter()
 
     # Commands ---------------------------------------------------------------------------
 
@@ -112,6 +113,7 @@ class RawRepl:
         # Ctrl-A (re)enters raw mode and makes the board print the banner we wait for.
         self._outbox += b"\r" + CTRL_C + CTRL_C + CTRL_A
         self._inbox.clear()
+        self._banners_owed += 1
         self.state = State.ENTERING
 
     def execute(self, code: bytes, *, paste: bool | None = None) -> None:
@@ -171,7 +173,14 @@ class RawRepl:
         events: list[Event] = []
         while self._inbox:
             before = (self.state, len(self._inbox))
-            getattr(self, "_on_" + self.state.name.lower())(events)
+            owed = self._banners_owed and self.state is not State.ENTERING
+            if owed and self._inbox.startswith(RAW_BANNER):
+                # A late answer to an enter() called again before the board replied, not a
+                # reply to what we sent since (old firmware refuses raw-paste with a banner).
+                del self._inbox[: len(RAW_BANNER)]
+                self._banners_owed -= 1
+            else:
+                getattr(self, "_on_" + self.state.name.lower())(events)
             if (self.state, len(self._inbox)) == before:
                 break  # waits for more bytes
         return events
@@ -232,12 +241,13 @@ class RawRepl:
             del self._inbox[: len(self._inbox) - _partial_tail(self._inbox, (RAW_BANNER,))]
             return
         del self._inbox[: at + len(RAW_BANNER)]
+        self._banners_owed -= 1
         self.state = State.IDLE
         events.append(Ready())
 
     def _on_idle(self, events: list[Event]) -> None:
-        # A repeated banner (entered twice) is protocol, not output; anything else is the
-        # board speaking on its own.
+        # A repeated banner is protocol, not output; anything else is the board speaking on
+        # its own.
         if self._inbox.startswith(RAW_BANNER):
             del self._inbox[: len(RAW_BANNER)]
         else:

@@ -9,6 +9,7 @@ those lines.
 from __future__ import annotations
 
 import errno
+import select
 import threading
 import time
 from collections.abc import Callable
@@ -88,6 +89,21 @@ def _open_advice(port: str, error: Exception) -> str:
     return f"could not open {port}: {text}"
 
 
+def _read_available(ser: serial.SerialBase) -> bytes:
+    """Block (up to the read timeout) for data, then return all that has arrived."""
+    sock = getattr(ser, "_socket", None)
+    if sock is not None:
+        # pyserial's socket:// answers in_waiting with 0 or 1 and reads a byte per select:
+        # take whatever the socket holds instead.
+        if not select.select([sock], [], [], _READ_TIMEOUT)[0]:
+            return b""
+        data = sock.recv(65536)
+        if not data:
+            raise serial.SerialException("socket disconnected")
+        return data
+    return ser.read(max(1, ser.in_waiting))
+
+
 class SerialLink:
     """An open link: `write` bytes; received bytes go to `on_data` from a reader thread,
     and `on_lost(message)` is called once if the link goes away."""
@@ -143,10 +159,9 @@ class SerialLink:
             self._reader.join(timeout=2)
 
     def _read_loop(self) -> None:
-        ser = self._serial
         while not self._closing:
             try:
-                data = ser.read(max(1, ser.in_waiting))
+                data = _read_available(self._serial)
             except Exception as e:  # any failure of the port means the link is gone
                 if not self._closing:
                     self._closing = True
