@@ -20,6 +20,8 @@ OutputCallback = Callable[[str, bytes], None]  # ("stdout" | "stderr", data)
 
 ENTER_TIMEOUT = 3.0  # a board stuck in boot noise gets this long to show a prompt
 STOP_PATIENCE = 1.0  # each interrupt step waits this long for the prompt
+REBOOT_SETTLE = 1.0  # a rebooted board that shows no prompt by then is interrupted
+FRIENDLY_PROMPT = b"\r\n>>> "
 
 
 class BoardError(Exception):
@@ -114,6 +116,7 @@ class Board:
         self._running: Execution | None = None
         self.lost: str | None = None
         self.loss_reported = False
+        self._boot_tail = b""  # the last bytes a rebooting board printed
 
     # Connection -------------------------------------------------------------------------
 
@@ -294,9 +297,14 @@ class Board:
     def _on_data(self, data: bytes) -> None:
         with self._lock:
             events = self._repl.receive(data)
-            if any(isinstance(e, protocol.Rebooted) for e in events):
-                self._repl.enter()  # the board restarted: take it back to the raw prompt
-                self._needs_setup = self.setup is not None
+            for event in events:
+                if isinstance(event, protocol.Rebooted):
+                    self._needs_setup = self.setup is not None
+                    self._after_reboot()
+                elif isinstance(event, protocol.Unsolicited):
+                    self._boot_tail = (self._boot_tail + event.data)[-len(FRIENDLY_PROMPT) :]
+            if self._repl.state is protocol.State.UNKNOWN and self._boot_tail.endswith(FRIENDLY_PROMPT):
+                self._repl.enter()  # it booted to the friendly REPL: back to the raw prompt
             try:
                 self._flush()
             except LinkError:
@@ -306,6 +314,25 @@ class Board:
             running = self._running
         for event in events:
             self._dispatch(event, running)
+
+    def _after_reboot(self) -> None:
+        """The board restarted (call with the lock held). A soft reboot in raw mode comes
+        back to the raw prompt by itself, a reset to the friendly REPL: entering now would
+        leave a second banner in the stream. Enter once it shows a friendly prompt, or
+        when it stays silent (a main.py that runs on) for REBOOT_SETTLE seconds."""
+        self._boot_tail = b""
+        timer = threading.Timer(REBOOT_SETTLE, self._enter_if_still_booting)
+        timer.daemon = True
+        timer.start()
+
+    def _enter_if_still_booting(self) -> None:
+        with self._lock:
+            if self._link and self._repl.state is protocol.State.UNKNOWN:
+                self._repl.enter()
+                try:
+                    self._flush()
+                except LinkError:
+                    pass
 
     def _dispatch(self, event: protocol.Event, running: Execution | None) -> None:
         active = running is not None and not running.done.is_set()

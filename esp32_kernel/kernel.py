@@ -14,6 +14,7 @@ import signal
 import socket
 import sys
 import threading
+from collections.abc import Callable
 
 from ipykernel.ipkernel import IPythonKernel
 
@@ -89,6 +90,7 @@ class ESP32Kernel(IPythonKernel):
         self._unsolicited_lock = threading.Lock()
         self._cell_feed = None  # (loop, queue) of the device cell running now
         self._signal_wakeup: tuple | None = None  # see _wake_on_signals
+        self.frame_handlers: dict[str, Callable[[Frame], None]] = {}  # frame kind → consumer
         shell = self.shell
         shell.input_transformer_manager.cleanup_transforms.insert(0, route_cell)
         shell.set_custom_exc((DeviceException,), _show_device_exception)
@@ -249,6 +251,8 @@ class ESP32Kernel(IPythonKernel):
                 if isinstance(piece, Frame):
                     if piece.kind == "R":
                         result = piece.payload.decode(errors="replace")
+                    else:
+                        self.dispatch_frame(piece)
                 else:
                     sys.stdout.write(piece)
             if item is None:
@@ -276,11 +280,24 @@ class ESP32Kernel(IPythonKernel):
             loop.call_soon_threadsafe(queue.put_nowait, ("stdout", data))
             return
         with self._unsolicited_lock:
-            for piece in self._between_cells.feed(data):
+            pieces = self._between_cells.feed(data)
+            for piece in pieces:
                 if isinstance(piece, str):
                     self._unsolicited_text.append(piece)
             while sum(map(len, self._unsolicited_text)) > UNSOLICITED_LIMIT and len(self._unsolicited_text) > 1:
                 self._unsolicited_text.pop(0)
+        for piece in pieces:
+            if isinstance(piece, Frame):
+                self.dispatch_frame(piece)
+
+    def dispatch_frame(self, frame: Frame) -> None:
+        """Hand a data frame to whoever registered for its kind (live plots, widgets).
+
+        Called on the event loop during a cell, and from the link's reader thread between
+        cells: handlers must be quick and thread-safe."""
+        handler = self.frame_handlers.get(frame.kind)
+        if handler is not None:
+            handler(frame)
 
     def do_shutdown(self, restart):
         self.boards.close()

@@ -2,8 +2,15 @@
 
 from __future__ import annotations
 
+from importlib import import_module
+
+# module name → its Magics class; each class is built as Class(shell, kernel)
+FAMILIES = {
+    "connection": "ConnectionMagics",
+}
+
 
 def register(shell, kernel) -> None:
-    from .connection import ConnectionMagics
-
-    shell.register_magics(ConnectionMagics(shell, kernel))
+    for module, name in FAMILIES.items():
+        magics = getattr(import_module(f"{__name__}.{module}"), name)
+        shell.register_magics(magics(shell, kernel))
