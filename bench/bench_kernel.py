@@ -96,6 +96,17 @@ def bench_kernel(url: str, rounds: int, tmp: str) -> dict[str, list[float]]:
         km.shutdown_kernel(now=True)
 
 
+def bench_ipykernel_floor(rounds: int) -> list[float]:
+    """The plain IPython kernel running `pass`: what any IPython-based kernel pays per cell."""
+    km, kc = start_new_kernel(kernel_name="python3")
+    try:
+        cell_round_trip(kc, "pass")
+        return [cell_round_trip(kc, "pass") for _ in range(rounds)]
+    finally:
+        kc.stop_channels()
+        km.shutdown_kernel(now=True)
+
+
 def bench_board(url: str, rounds: int) -> dict[str, list[float]]:
     board = Board(url, BAUD)
     board.connect()
@@ -142,6 +153,8 @@ def main() -> None:
     print(f"esp32-kernel bench — {time.strftime('%Y-%m-%d')}, Python {sys.version.split()[0]}, {os.cpu_count()} cores")
     print(f"5 KB cell = {len(FIVE_KB)} bytes; its line time at {BAUD} baud = {line_time(len(FIVE_KB)) * 1000:.0f} ms;"
           f" print(1+1) needs ≈ {line_time(SHORT_WIRE_BYTES) * 1000:.2f} ms of wire")
+    floor = bench_ipykernel_floor(args.rounds)
+    print(f"{'python3 (ipykernel) `pass`, request → reply':<44} {fmt(floor)}   ← the floor of any IPython-based kernel")
     with tempfile.TemporaryDirectory() as tmp:
         for label, baud in (("paced at 115200 baud", BAUD), ("unpaced", None)):
             board_dir = Path(tmp) / f"board-{baud}"

@@ -51,6 +51,11 @@ def route_cell(lines: list[str]) -> list[str]:
     return out or ["pass\n"]
 
 
+def is_device_cell(cell: str) -> bool:
+    """True unless the cell is a host cell or another cell magic's."""
+    return not cell.lstrip().startswith("%%")
+
+
 def is_device_only(cell: str) -> bool:
     """True for a cell that is all device code: no magics, not a host cell."""
     if cell.lstrip().startswith("%%"):

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
+import inspect
 import signal
 import socket
 import sys
@@ -20,7 +22,8 @@ from ipykernel.ipkernel import IPythonKernel
 
 from . import __version__
 from .board import Board, BoardError, Execution, parse_exception
-from .cells import is_device_only, route_cell, with_result
+from .cells import is_device_cell, is_device_only, route_cell, with_result
+from .completion import DeviceCompleter
 from .config import ConfigError, resolve_target
 from .live.frames import Frame, OutputDemux
 from .session import BoardSession
@@ -40,24 +43,27 @@ class BoardProblem(DeviceException):
     """The cell could not finish on the board: it rebooted, or the link was lost."""
 
 
-_exception_types: dict[str, type[DeviceException]] = {}
+@functools.cache
+def _named(base: type[DeviceException], name: str) -> type[DeviceException]:
+    """A subclass of `base` called `name`: Jupyter's error reply takes ename from it."""
+    return type(name, (base,), {"__module__": base.__module__})
 
 
-def device_exception(traceback_text: str) -> DeviceException:
-    ename, evalue = parse_exception(traceback_text)
-    if not ename.isidentifier():
-        ename = "MicroPythonError"
-    cls = _exception_types.setdefault(ename, type(ename, (DeviceException,), {"__module__": "micropython"}))
-    error = cls(evalue)
+def _make(base: type[DeviceException], name: str, message: str, traceback_text: str) -> DeviceException:
+    error = _named(base, name if name.isidentifier() else base.__name__)(message)
     error.traceback_text = traceback_text
     return error
 
 
-def board_problem(name: str, message: str) -> BoardProblem:
-    cls = _exception_types.setdefault(name, type(name, (BoardProblem,), {"__module__": "esp32"}))
-    error = cls(message)
-    error.traceback_text = f"{name}: {message}"
-    return error  # type: ignore[return-value]
+def device_exception(traceback_text: str) -> DeviceException:
+    """The exception MicroPython reported in `traceback_text`."""
+    ename, evalue = parse_exception(traceback_text)
+    return _make(DeviceException, ename, evalue, traceback_text)
+
+
+def board_problem(name: str, message: str) -> DeviceException:
+    """Why a cell could not finish on the board (it rebooted, the link was lost, ...)."""
+    return _make(BoardProblem, name, message, f"{name}: {message}")
 
 
 class DeviceValue:
@@ -91,6 +97,7 @@ class ESP32Kernel(IPythonKernel):
         self._cell_feed = None  # (loop, queue) of the device cell running now
         self._signal_wakeup: tuple | None = None  # see _wake_on_signals
         self.frame_handlers: dict[str, Callable[[Frame], None]] = {}  # frame kind → consumer
+        self.completer = DeviceCompleter()
         shell = self.shell
         shell.input_transformer_manager.cleanup_transforms.insert(0, route_cell)
         shell.set_custom_exc((DeviceException,), _show_device_exception)
@@ -134,6 +141,25 @@ class ESP32Kernel(IPythonKernel):
             text, self._unsolicited_text = "".join(self._unsolicited_text), []
         if text:
             print(f"[the board, between cells]\n{text}", end="" if text.endswith("\n") else "\n")
+
+    # Completion and inspection ----------------------------------------------------------
+
+    def _device_board(self) -> Board | None:
+        board = self.boards.board
+        return board if board is not None and board.connected else None
+
+    async def do_complete(self, code, cursor_pos):
+        if not is_device_cell(code):
+            return await _maybe_await(super().do_complete(code, cursor_pos))
+        magics = list(self.shell.magics_manager.lsmagic()["line"])
+        found = await asyncio.to_thread(self.completer.complete, self._device_board(), code, cursor_pos, magics)
+        return {"status": "ok", "matches": found.matches, "cursor_start": found.start, "cursor_end": found.end, "metadata": {}}
+
+    async def do_inspect(self, code, cursor_pos, detail_level=0, omit_sections=()):
+        if not is_device_cell(code):
+            return await _maybe_await(super().do_inspect(code, cursor_pos, detail_level, omit_sections))
+        text = await asyncio.to_thread(self.completer.inspect, self._device_board(), code, cursor_pos)
+        return {"status": "ok", "found": text is not None, "data": {"text/plain": text} if text else {}, "metadata": {}}
 
     # Device cells -----------------------------------------------------------------------
 
@@ -302,6 +328,10 @@ class ESP32Kernel(IPythonKernel):
     def do_shutdown(self, restart):
         self.boards.close()
         return super().do_shutdown(restart)
+
+
+async def _maybe_await(value):
+    return await value if inspect.isawaitable(value) else value
 
 
 def _show_device_exception(shell, etype, value, tb, tb_offset=None) -> list[str]:

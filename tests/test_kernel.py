@@ -196,3 +196,41 @@ def test_emulator_killed_mid_cell_then_reconnects(tmp_path):
     finally:
         kc.stop_channels()
         km.shutdown_kernel(now=True)
+
+
+def complete(kc, code: str, cursor: int | None = None) -> dict:
+    kc.complete(code, len(code) if cursor is None else cursor)
+    return kc.get_shell_msg(timeout=HANG_GUARD)["content"]
+
+
+def test_completion_merges_the_live_board_and_the_esp32_stubs(kc):
+    run_cell(kc, "sensor_reading = 17")
+    reply = complete(kc, "sensor_re")
+    assert reply["matches"] == ["sensor_reading"]  # only the board knows this name
+    assert reply["cursor_start"] == 0
+    reply = complete(kc, "import machine\nmachine.Pi")
+    assert "Pin" in reply["matches"]  # from the stubs even before machine is imported
+    assert reply["cursor_start"] == len("import machine\nmachine.")
+    reply = complete(kc, "import neop")
+    assert reply["matches"] == ["neopixel"]
+    assert "%connect" in complete(kc, "%con")["matches"]
+
+
+def test_completion_of_live_attributes(kc):
+    run_cell(kc, "class Thing:\n    colour = 'red'\n    def blink(self): pass\nt = Thing()")
+    assert set(complete(kc, "t.")["matches"]) >= {"colour", "blink"}
+
+
+def test_inspection_shows_stub_docs_and_the_live_value(kc):
+    run_cell(kc, "import time\nlimit = 42")
+    kc.inspect("time.sleep_ms(10)", 8)
+    text = kc.get_shell_msg(timeout=HANG_GUARD)["content"]["data"]["text/plain"]
+    assert "sleep_ms(ms: int" in text
+    kc.inspect("limit", 3)
+    text = kc.get_shell_msg(timeout=HANG_GUARD)["content"]["data"]["text/plain"]
+    assert "On the board: limit = 42  (int)" in text
+
+
+def test_host_cells_complete_as_python_here(kc):
+    reply = complete(kc, "%%host\nimport os\nos.pa")
+    assert "path" in reply["matches"] or "os.path" in reply["matches"]

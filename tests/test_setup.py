@@ -117,3 +117,9 @@ def test_a_port_is_opened_exclusively(pty_port):
             open_serial(pty_port)
     finally:
         first.close()
+
+
+def test_emulator_command_is_reachable_through_the_package():
+    run = subprocess.run([sys.executable, "-m", "esp32_kernel", "emulator", "--help"], capture_output=True, text=True)
+    assert run.returncode == 0
+    assert "--baud" in run.stdout and "--board-dir" in run.stdout

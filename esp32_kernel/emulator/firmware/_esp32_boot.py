@@ -11,8 +11,10 @@ import sys
 import _esp32_console
 import _esp32_files
 import _esp32_supervisor
+import _esp32_bench
 
 _ESP32_SYS_PATH = ["", ".frozen", "/lib"]
+_FIRMWARE_MODULES = ("machine", "network", "esp", "esp32", "neopixel", "dht", "onewire", "ds18x20")
 
 
 def boot(main_globals):
@@ -22,6 +24,7 @@ def boot(main_globals):
     _esp32_supervisor.announce_started()
     _install_modules()
     _esp32_files.mount_board_folder(_esp32_supervisor.board_dir)
+    _esp32_bench.start()
     sys.path[:] = _ESP32_SYS_PATH
     booted = _run_user_file("boot.py", main_globals)
     if booted == "exit":
@@ -36,10 +39,23 @@ def boot(main_globals):
 def _install_modules():
     _esp32_console.install()
     import _esp32_sys
-    import machine
+    import _esp32_time
+    import _esp32_gc
+    import _esp32_os
+    import _esp32_errno
 
     sys.modules["sys"] = _esp32_sys
-    sys.modules["machine"] = machine
+    sys.modules["time"] = _esp32_time
+    sys.modules["gc"] = _esp32_gc
+    sys.modules["os"] = _esp32_os
+    sys.modules["errno"] = _esp32_errno
+    # The board's own modules, found at boot while the firmware folder is on the path
+    # (afterwards / is the board's folder), as a board's frozen modules are.
+    for name in _FIRMWARE_MODULES:
+        try:
+            __import__(name)
+        except ImportError:
+            pass
     sys.argv[:] = []
 
 

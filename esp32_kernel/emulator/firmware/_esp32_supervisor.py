@@ -1,9 +1,10 @@
 """The emulated board's line to its supervisor: how this boot came about, and reset requests.
 
 The supervisor starts the unix port as
-``micropython -i esp32_start.py BOARD_DIR REPL_MODE RESET_CAUSE UNIQUE_ID_HEX REQUEST_FD``
-and reads what the board says, one line each, from the pipe REQUEST_FD: "started" once
-the boot may be interrupted, "hard_reset" and "soft_reset" to be restarted.
+``micropython -i esp32_start.py BOARD_DIR REPL_MODE RESET_CAUSE UNIQUE_ID_HEX REQUEST_FD
+REPLY_FD EVENT_FD WAKE_REASON`` and reads what the board says, one line each, from the pipe
+REQUEST_FD: "started" once the boot may be interrupted, "hard_reset", "soft_reset" and
+"deepsleep_reset" to be restarted, and the bench's requests (see _esp32_bench.py).
 """
 
 import sys
@@ -14,6 +15,7 @@ reset_cause = int(sys.argv[3])
 unique_id = bytes.fromhex(sys.argv[4])
 # Opened while the host file system is still visible: / becomes the board's folder later.
 _requests = open("/dev/fd/" + sys.argv[5], "wb")
+wake_reason = int(sys.argv[8])
 
 
 def announce_started():

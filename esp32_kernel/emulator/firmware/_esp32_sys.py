@@ -2,13 +2,30 @@
 # board's identity and console. Installed as sys.modules["sys"], so later imports get it.
 from sys import *
 from _esp32_console import stdout, stderr, print_exception
+import _esp32_console
 
 platform = "esp32"
 version = "3.4.0; MicroPython v1.24.0 on 2024-10-25"
 
 
+class _Implementation(tuple):
+    # _mpy stays the unix port's: it tells tools which compiled code can run here.
+    name = property(lambda self: self[0])
+    version = property(lambda self: self[1])
+    _machine = property(lambda self: self[2])
+    _mpy = property(lambda self: self[3])
+    _build = property(lambda self: self[4])
+
+    def __repr__(self):
+        return "(name=%r, version=%r, _machine=%r, _mpy=%r, _build=%r)" % tuple(self)
+
+
+implementation = _Implementation((
+    "micropython", (1, 24, 0, ""), "Generic ESP32 module with ESP32",
+    _esp32_console._builtin_sys.implementation._mpy, "ESP32_GENERIC",
+))
+
+
 def __getattr__(name):
     # path, ps1, ps2, tracebacklimit live in the built-in module's state, not its dict.
-    import _esp32_console
-
     return getattr(_esp32_console._builtin_sys, name)

@@ -1,0 +1,152 @@
+"""The board's line to the bench (the physical world), kept by the supervisor.
+
+Three pipes join this MicroPython process to the supervisor:
+
+- requests (board → supervisor), lines: ``q SEQ CMD ARGS…`` wants an answer, ``c CMD ARGS…``
+  does not (pin writes and other one-way news, kept in order with the questions);
+- replies (supervisor → board): ``SEQ JSON`` per question; a stale answer (the question was
+  interrupted by Ctrl-C) is skipped by its sequence number;
+- events (supervisor → board): ``irq PIN``, ``timer ID``, ``intr``…, one per line.
+
+Events are what a board's interrupts are. While code runs, a watcher thread sees the events
+pipe become readable and schedules dispatch() with micropython.schedule, as an ESP32's ISR
+schedules a Python handler; at an idle REPL the supervisor runs pump() in a hidden exec.
+time.sleep() waits on the events pipe, so handlers run during sleeps as on a board.
+"""
+
+import _thread
+import json
+import micropython
+import select
+import sys
+
+import _esp32_supervisor
+
+_requests = _esp32_supervisor._requests
+_replies = open("/dev/fd/" + sys.argv[6], "rb")
+_events = open("/dev/fd/" + sys.argv[7], "rb")
+_poller = select.poll()
+_poller.register(_events, select.POLLIN)
+_seq = 0
+
+# Handlers, by event kind and id: {"irq": {pin: callable}, "timer": {id: callable}}
+handlers = {}
+
+
+class BenchError(Exception):
+    pass
+
+
+def call(*args):
+    """Ask the bench; returns its answer (JSON-decoded)."""
+    global _seq
+    _seq += 1
+    seq = _seq
+    _requests.write(("q %d %s\n" % (seq, " ".join([str(a) for a in args]))).encode())
+    while True:
+        line = _replies.readline()
+        if not line:
+            raise OSError(5)
+        head, _, value = line.partition(b" ")
+        try:
+            if int(head) != seq:
+                continue
+        except ValueError:
+            continue
+        if value[:1] == b"!":
+            raise BenchError(value[1:].strip().decode())
+        return json.loads(value)
+
+
+def send(*args):
+    """Tell the bench something that needs no answer (kept in order with call())."""
+    _requests.write(("c %s\n" % " ".join([str(a) for a in args])).encode())
+
+
+def on(kind, key, handler, arg=None):
+    """Run handler(arg) on each event KIND KEY (None: stop)."""
+    table = handlers.setdefault(kind, {})
+    if handler is None:
+        table.pop(key, None)
+    else:
+        table[key] = (handler, arg)
+
+
+def _run(line):
+    kind, _, key = line.strip().decode().partition(" ")
+    table = handlers.get(kind)
+    if table is None:
+        return
+    try:
+        key = int(key)
+    except ValueError:
+        pass
+    entry = table.get(key)
+    if entry is not None:
+        handler, arg = entry
+        if handler is not None:
+            handler(arg)
+
+
+def dispatch():
+    """Run the handlers of every event that has arrived (in the main thread)."""
+    while _poller.poll(0):
+        line = _events.readline()
+        if not line:
+            return
+        _run(line)
+
+
+def pump():
+    """What the supervisor's hidden exec runs at an idle REPL."""
+    dispatch()
+
+
+def wait(ms):
+    """Sleep ms milliseconds, running handlers of events as they come (time.sleep)."""
+    import time
+
+    if ms <= 0:
+        dispatch()
+        return
+    deadline = time.ticks_add(time.ticks_ms(), ms)
+    while True:
+        left = time.ticks_diff(deadline, time.ticks_ms())
+        if left <= 0:
+            break
+        if _poller.poll(left):
+            dispatch()
+    dispatch()
+
+
+# -- the watcher thread: an interrupt controller
+
+_done = _thread.allocate_lock()
+_done.acquire()
+
+
+def _scheduled(_):
+    try:
+        dispatch()
+    finally:
+        _done.release()
+
+
+def _watch():
+    watcher = select.poll()
+    watcher.register(_events, select.POLLIN)
+    while True:
+        watcher.poll()
+        while True:
+            try:
+                micropython.schedule(_scheduled, None)
+                break
+            except RuntimeError:  # the schedule queue is full: let the main thread catch up
+                import time
+
+                time.sleep_ms(1)
+        _done.acquire()  # until dispatch has drained the pipe
+
+
+def start():
+    _thread.start_new_thread(_watch, ())

@@ -1,0 +1,26 @@
+# `errno` with an ESP32's numbers (newlib's, not Linux's). Installed as sys.modules["errno"].
+EPERM = 1
+ENOENT = 2
+EIO = 5
+EBADF = 9
+EAGAIN = 11
+ENOMEM = 12
+EACCES = 13
+EEXIST = 17
+ENODEV = 19
+EISDIR = 21
+EINVAL = 22
+ENOSPC = 28
+EROFS = 30
+EOPNOTSUPP = 95
+ECONNRESET = 104
+ENOBUFS = 105
+ECONNREFUSED = 111
+EADDRINUSE = 112
+ECONNABORTED = 113
+ETIMEDOUT = 116
+EHOSTUNREACH = 118
+EINPROGRESS = 119
+EALREADY = 120
+ENOTCONN = 128
+errorcode = {v: k for k, v in globals().items() if k.startswith("E") and isinstance(v, int)}

@@ -1,0 +1,29 @@
+# The `os` module as an ESP32 under MicroPython v1.24 shows it (uname() included).
+# Installed as sys.modules["os"].
+from os import *
+import os as _builtin
+
+_uname = None
+
+
+class _UnameResult(tuple):
+    sysname = property(lambda self: self[0])
+    nodename = property(lambda self: self[1])
+    release = property(lambda self: self[2])
+    version = property(lambda self: self[3])
+    machine = property(lambda self: self[4])
+
+    def __repr__(self):
+        return "(sysname=%r, nodename=%r, release=%r, version=%r, machine=%r)" % tuple(self)
+
+
+def uname():
+    return _UnameResult(("esp32", "esp32", "1.24.0", "v1.24.0 on 2024-10-25", "Generic ESP32 module with ESP32"))
+
+
+def urandom(n):
+    return _builtin.urandom(n)
+
+
+def dupterm(stream=None, index=0):
+    return None
