@@ -25,6 +25,7 @@ from .board import Board, BoardError, Execution, parse_exception
 from .cells import is_device_cell, is_device_only, route_cell, with_result
 from .completion import DeviceCompleter
 from .config import ConfigError, resolve_target
+from .host import HostBoard
 from .live.frames import Frame, OutputDemux
 from .session import BoardSession
 
@@ -104,6 +105,7 @@ class ESP32Kernel(IPythonKernel):
         from .magics import register
 
         register(shell, self)
+        shell.user_ns["board"] = HostBoard(self)
         self._connected = threading.Event()
         threading.Thread(target=self._connect_at_start, name="connect", daemon=True).start()
 

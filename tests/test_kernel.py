@@ -234,3 +234,28 @@ def test_inspection_shows_stub_docs_and_the_live_value(kc):
 def test_host_cells_complete_as_python_here(kc):
     reply = complete(kc, "%%host\nimport os\nos.pa")
     assert "path" in reply["matches"] or "os.path" in reply["matches"]
+
+
+def test_values_move_between_host_and_board(kc):
+    run_cell(kc, "%%host\nthreshold = 2.5\nlabels = ['a', 'b']")
+    assert "Pushed threshold, labels" in run_cell(kc, "%push threshold labels").stdout
+    assert run_cell(kc, "threshold * 2, labels[1]").result == "(5.0, 'b')"
+    run_cell(kc, "readings = [x * x for x in range(4)]")
+    assert "Pulled readings" in run_cell(kc, "%pull readings").stdout
+    assert run_cell(kc, "%%host\nsum(readings)").result == "14"
+
+
+def test_value_magics_refuse_what_they_cannot_move(kc):
+    run_cell(kc, "%%host\nimport os\nhandle = os")
+    assert "only literals" in run_cell(kc, "%push handle").stdout
+    assert "no host variable nope" in run_cell(kc, "%push nope").stdout
+    assert "not a variable name" in run_cell(kc, "%pull 1x").stdout
+    assert "NameError" in run_cell(kc, "%pull missing_on_board").stdout
+    run_cell(kc, "import machine")
+    assert "not a literal" in run_cell(kc, "%pull machine").stdout
+
+
+def test_board_object_in_host_cells(kc):
+    run_cell(kc, "on_board = 7")
+    run = run_cell(kc, "%%host\nboard.eval('on_board * 6'), board.exec('print(1)')")
+    assert run.result == "(42, '1\\n')"

@@ -7,6 +7,7 @@ from importlib import import_module
 # module name → its Magics class; each class is built as Class(shell, kernel)
 FAMILIES = {
     "connection": "ConnectionMagics",
+    "values": "ValueMagics",
 }
 
 
