@@ -22,6 +22,7 @@ ENTER_TIMEOUT = 3.0  # a board stuck in boot noise gets this long to show a prom
 STOP_PATIENCE = 1.0  # each interrupt step waits this long for the prompt
 REBOOT_SETTLE = 1.0  # a rebooted board that shows no prompt by then is interrupted
 FRIENDLY_PROMPT = b"\r\n>>> "
+HEARD_LIMIT = 512
 
 
 class BoardError(Exception):
@@ -117,12 +118,14 @@ class Board:
         self.lost: str | None = None
         self.loss_reported = False
         self._boot_tail = b""  # the last bytes a rebooting board printed
+        self._heard: bytes | None = None  # what the port said while we connected
 
     # Connection -------------------------------------------------------------------------
 
     def connect(self, timeout: float = ENTER_TIMEOUT) -> None:
         """Open the link and get to the raw prompt, whatever the board was doing."""
         self.lost = None
+        self._heard = b""
         self._needs_setup = self.setup is not None
         self._repl = protocol.RawRepl()
         try:
@@ -151,7 +154,10 @@ class Board:
                 " %connect PORT --baud N (%flash installs MicroPython)"
             )
         if self.lost:
-            raise BoardError(self.lost)
+            # A server that refuses us (the emulator, ser2net) often says why before closing.
+            said = [line for line in self._heard.decode(errors="replace").splitlines() if line.strip()]
+            raise BoardError(f"{self.lost}; it said: {said[-1].strip()}" if said else self.lost)
+        self._heard = None
 
     def _at_prompt_or_lost(self) -> bool:
         return self._repl.state is protocol.State.IDLE or self.lost is not None
@@ -296,6 +302,8 @@ class Board:
 
     def _on_data(self, data: bytes) -> None:
         with self._lock:
+            if self._heard is not None:  # connecting: keep the tail for error messages
+                self._heard = (self._heard + data)[-HEARD_LIMIT:]
             events = self._repl.receive(data)
             for event in events:
                 if isinstance(event, protocol.Rebooted):

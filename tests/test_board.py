@@ -148,3 +148,9 @@ def test_unknown_port_is_a_clear_error():
         Board("/dev/ttyNOPE").connect()
     with pytest.raises(BoardError, match="nothing is listening"):
         Board("socket://127.0.0.1:9").connect()
+
+
+def test_a_second_client_is_told_who_holds_the_board(board, emulator):
+    with pytest.raises(BoardError, match="in use by another client"):
+        Board(emulator.url).connect()
+    assert board.exec("print('first client unharmed')") == "first client unharmed\n"
