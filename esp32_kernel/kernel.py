@@ -12,11 +12,10 @@ import asyncio
 import contextlib
 import functools
 import inspect
-import signal
-import socket
 import sys
 import threading
 from collections.abc import Callable
+from dataclasses import dataclass
 
 from ipykernel.ipkernel import IPythonKernel
 
@@ -67,6 +66,14 @@ def board_problem(name: str, message: str) -> DeviceException:
     return _make(BoardProblem, name, message, f"{name}: {message}")
 
 
+@dataclass
+class _RunningCell:
+    loop: asyncio.AbstractEventLoop
+    feed: asyncio.Queue  # the board's output and the end of the execution, in order
+    task: asyncio.Task  # cancelled by Jupyter's interrupt
+    interrupted: bool = False
+
+
 class DeviceValue:
     """The repr of a cell's last expression, as the board printed it."""
 
@@ -95,8 +102,7 @@ class ESP32Kernel(IPythonKernel):
         self._between_cells = OutputDemux()
         self._unsolicited_text: list[str] = []
         self._unsolicited_lock = threading.Lock()
-        self._cell_feed = None  # (loop, queue) of the device cell running now
-        self._signal_wakeup: tuple | None = None  # see _wake_on_signals
+        self._running: _RunningCell | None = None  # the device code running now
         self.frame_handlers: dict[str, Callable[[Frame], None]] = {}  # frame kind → consumer
         self.completer = DeviceCompleter()
         shell = self.shell
@@ -106,6 +112,7 @@ class ESP32Kernel(IPythonKernel):
 
         register(shell, self)
         shell.user_ns["board"] = HostBoard(self)
+        self.lab = __import__("esp32_kernel.labcomm", fromlist=["LabComm"]).LabComm.attach(self)  # the lab extension's comm
         self._connected = threading.Event()
         threading.Thread(target=self._connect_at_start, name="connect", daemon=True).start()
 
@@ -213,7 +220,6 @@ class ESP32Kernel(IPythonKernel):
             raise board_problem("NoBoard", str(e)) from None
         self.show_notices()
         loop = asyncio.get_running_loop()
-        self._wake_on_signals(loop)
         feed: asyncio.Queue = asyncio.Queue()
 
         def on_output(stream: str, data: bytes) -> None:
@@ -228,42 +234,23 @@ class ESP32Kernel(IPythonKernel):
             execution = board.start(code, on_output, on_done)
         except BoardError as e:
             raise board_problem(type(e).__name__, str(e)) from None
-        self._cell_feed = (loop, feed)
+        self._running = _RunningCell(loop, feed, asyncio.current_task())
         try:
             result = await self._stream(board, execution, feed)
         finally:
-            self._cell_feed = None
+            self._running = None
         return self._outcome(execution, result)
 
-    def _wake_on_signals(self, loop: asyncio.AbstractEventLoop) -> None:
-        """Make a signal wake the event loop, so an interrupt reaches an idle device cell.
-
-        ipykernel turns SIGINT into the cancellation of the cell's task from a Python-level
-        handler; Python runs such handlers only when the main thread runs bytecode, and an
-        event loop waiting in epoll for a quiet board would never get there.
-        """
-        if self._signal_wakeup is not None or threading.current_thread() is not threading.main_thread():
-            return
-        reader, writer = socket.socketpair()
-        reader.setblocking(False)
-        writer.setblocking(False)
-        previous = signal.set_wakeup_fd(writer.fileno(), warn_on_full_buffer=False)
-        if previous != -1:  # the loop already has one (asyncio's own): keep it, it wakes us
-            signal.set_wakeup_fd(previous)
-            reader.close()
-            writer.close()
-            self._signal_wakeup = ()
-            return
-
-        def drain() -> None:
-            try:
-                while reader.recv(512):
-                    pass
-            except BlockingIOError:
-                pass
-
-        loop.add_reader(reader.fileno(), drain)
-        self._signal_wakeup = (reader, writer)
+    def _send_interrupt_children(self) -> None:
+        """Jupyter's interrupt (control thread). A device cell is cancelled directly, once:
+        no signal can then land in ipykernel's own machinery however often the button is
+        pressed. Host code is interrupted with SIGINT, as IPython's kernel does."""
+        cell = self._running
+        if cell is None:
+            super()._send_interrupt_children()
+        elif not cell.interrupted:
+            cell.interrupted = True
+            cell.loop.call_soon_threadsafe(cell.task.cancel)
 
     async def _stream(self, board: Board, execution: Execution, feed: asyncio.Queue) -> str | None:
         demux = OutputDemux()
@@ -302,10 +289,9 @@ class ESP32Kernel(IPythonKernel):
         return DeviceValue(result) if result is not None else None
 
     def _on_unsolicited(self, data: bytes) -> None:
-        feed = self._cell_feed
-        if feed:
-            loop, queue = feed
-            loop.call_soon_threadsafe(queue.put_nowait, ("stdout", data))
+        cell = self._running
+        if cell:
+            cell.loop.call_soon_threadsafe(cell.feed.put_nowait, ("stdout", data))
             return
         with self._unsolicited_lock:
             pieces = self._between_cells.feed(data)

@@ -55,17 +55,24 @@ class CellRun:
         return errors[-1]["content"] if errors else None
 
 
+def answers(msg: dict, msg_id: str) -> bool:
+    """`msg` was caused by execute request `msg_id`. (The manager's interrupt requests reuse
+    the client's msg_id numbers: the parent's type tells them apart.)"""
+    parent = msg["parent_header"]
+    return parent.get("msg_id") == msg_id and parent.get("msg_type") == "execute_request"
+
+
 def run_cell(kc, code: str, timeout: float = HANG_GUARD) -> CellRun:
     """Execute `code`; collect this request's iopub messages until the kernel is idle."""
     msg_id = kc.execute(code)
     reply = kc.get_shell_msg(timeout=timeout)
-    while reply["parent_header"].get("msg_id") != msg_id:
+    while not answers(reply, msg_id):
         reply = kc.get_shell_msg(timeout=timeout)
     run = CellRun(reply)
     deadline = time.monotonic() + timeout
     while True:
         msg = kc.get_iopub_msg(timeout=max(0.1, deadline - time.monotonic()))
-        if msg["parent_header"].get("msg_id") != msg_id:
+        if not answers(msg, msg_id):
             continue
         if msg["msg_type"] == "status" and msg["content"]["execution_state"] == "idle":
             return run
@@ -80,5 +87,5 @@ def next_output(kc, msg_id: str, timeout: float = HANG_GUARD) -> dict:
             msg = kc.get_iopub_msg(timeout=max(0.1, deadline - time.monotonic()))
         except queue.Empty:
             raise AssertionError(f"no output from the kernel within {timeout} s") from None
-        if msg["parent_header"].get("msg_id") == msg_id and msg["msg_type"] in ("stream", "execute_result", "error"):
+        if answers(msg, msg_id) and msg["msg_type"] in ("stream", "execute_result", "error"):
             return msg

@@ -1,0 +1,109 @@
+"""Faults a lab sees every day, through the real kernel and emulator: each ends with a clear
+error, a live kernel, and nothing silently lost."""
+
+from __future__ import annotations
+
+import os
+import signal
+import time
+
+import pytest
+
+from kernel_harness import HANG_GUARD, answers, next_output, run_cell, start_kernel
+
+
+@pytest.fixture
+def kernel(tmp_path):
+    km, kc = start_kernel(tmp_path)
+    run_cell(kc, "pass")  # the start-up notice goes to this cell
+    yield km, kc
+    kc.stop_channels()
+    km.shutdown_kernel(now=True)
+
+
+def emulator_status(kc) -> dict:
+    return eval(run_cell(kc, "%%host\nget_ipython().kernel.boards.emulator.status()").result)
+
+
+def test_ten_megabytes_of_output_arrive_whole(kernel):
+    _, kc = kernel
+    run = run_cell(kc, "line = 'x' * 99\nfor i in range(100000):\n    print(line)", timeout=300)
+    assert run.status == "ok"
+    assert len(run.stdout) == 10_000_000
+    assert run.stdout.count("\n") == 100_000
+    assert set(run.stdout) == {"x", "\n"}
+
+
+def test_interrupt_pressed_twenty_times_in_a_second(kernel):
+    km, kc = kernel
+    msg_id = kc.execute("while True:\n    pass")
+    time.sleep(0.2)  # the loop is running; the presses below are what is tested
+    for _ in range(20):
+        km.interrupt_kernel()
+        time.sleep(0.05)
+    reply = kc.get_shell_msg(timeout=HANG_GUARD)
+    assert reply["parent_header"]["msg_id"] == msg_id
+    assert reply["content"]["ename"] == "KeyboardInterrupt"
+    assert km.is_alive()
+    assert run_cell(kc, "'still here'").result == "'still here'"
+
+
+def test_a_cell_that_exhausts_the_heap(kernel):
+    _, kc = kernel
+    run = run_cell(kc, "hog = bytearray(8 * 1024 * 1024)")
+    assert run.status == "error"
+    assert run.reply["content"]["ename"] == "MemoryError"
+    assert run_cell(kc, "import gc\ngc.collect()\n'recovered'").result == "'recovered'"
+
+
+def test_a_stalled_board_is_reset_by_the_interrupt_escalation(kernel):
+    km, kc = kernel
+    pid = emulator_status(kc)["micropython_pid"]
+    msg_id = kc.execute("import time\nwhile True:\n    time.sleep(0.01)")
+    time.sleep(0.3)
+    os.kill(pid, signal.SIGSTOP)  # the board stops answering, as a crashed chip does
+    try:
+        km.interrupt_kernel()
+        reply = kc.get_shell_msg(timeout=HANG_GUARD)
+    finally:
+        try:
+            os.kill(pid, signal.SIGCONT)
+        except ProcessLookupError:
+            pass  # the hard reset replaced it
+    assert reply["parent_header"]["msg_id"] == msg_id
+    assert reply["content"]["ename"] == "BoardReset"
+    outputs = []
+    while True:
+        msg = kc.get_iopub_msg(timeout=HANG_GUARD)
+        if answers(msg, msg_id):
+            if msg["msg_type"] == "status" and msg["content"]["execution_state"] == "idle":
+                break
+            outputs.append(msg)
+    said = "".join(m["content"].get("text", "") for m in outputs if m["msg_type"] == "stream")
+    assert "a hard reset stopped it" in said
+    assert run_cell(kc, "print('alive after reset')").stdout.endswith("alive after reset\n")
+
+
+def test_a_second_kernel_is_refused_the_first_kernels_board(kernel, tmp_path):
+    _, kc = kernel
+    url = run_cell(kc, "%%host\nget_ipython().kernel.boards.emulator.url").result.strip("'")
+    km2, kc2 = start_kernel(tmp_path / "second", ESP32_KERNEL_PORT=url)
+    try:
+        run = run_cell(kc2, "print(1)")
+        assert run.status == "error"
+        assert "in use by another client" in run.reply["content"]["evalue"]
+    finally:
+        kc2.stop_channels()
+        km2.shutdown_kernel(now=True)
+    assert run_cell(kc, "'first kernel unharmed'").result == "'first kernel unharmed'"
+
+
+def test_the_board_printing_between_cells_reaches_the_next_cell(kernel):
+    _, kc = kernel
+    # A thread on the board keeps printing after the cell ends, as a Timer callback does.
+    run_cell(kc, "import _thread, time\ndef chatter():\n    time.sleep(0.3)\n    print('from the background')\n_thread.start_new_thread(chatter, ())")
+    msg_id = kc.execute("import time\ntime.sleep(0.6)\nprint('next cell')")
+    text = ""
+    while "next cell" not in text:
+        text += next_output(kc, msg_id)["content"].get("text", "")
+    assert "from the background" in text
