@@ -188,7 +188,7 @@ class Board:
         collect: bool = False,
     ) -> Execution:
         """Send `code` to run; returns at once. Output streams to `on_output`."""
-        if self._needs_setup:
+        if self._needs_setup and not self.busy:
             self._needs_setup = False
             try:
                 self.exec(self.setup, timeout=10)
@@ -210,7 +210,11 @@ class Board:
             except protocol.ProtocolError as e:
                 raise CodeRejected(str(e)) from e
             self._running = execution
-            self._flush()
+            try:
+                self._flush()
+            except LinkError as e:
+                self._running = None
+                raise BoardError(str(e)) from e
         return execution
 
     def _require_link(self) -> None:
@@ -249,7 +253,12 @@ class Board:
                 self._flush()
 
     def stop(self, execution: Execution, patience: float = STOP_PATIENCE) -> str:
-        """Interrupt `execution`, escalating until the board is back; say what worked."""
+        """Interrupt `execution`, escalating until the board is back; say what worked.
+
+        Ctrl-C, then two more, then a hard reset where there is a reset line. (A soft reset
+        is no step of its own: it needs the REPL, which code that ignores Ctrl-C never
+        gives back.) If nothing works the link is closed, so the port can be reopened.
+        """
         steps: list[tuple[str, Callable[[], None]]] = [
             ("Ctrl-C", self.interrupt),
             ("a second Ctrl-C", lambda: (self.interrupt(), self.interrupt())),
@@ -264,7 +273,14 @@ class Board:
             if execution.done.wait(patience):
                 execution.stopped_by = name
                 return name
-        return "nothing (the board does not answer: press its reset button, then run %connect)"
+        message = (
+            f"the board on {self.port} ignored Ctrl-C and has no reset line here — press its"
+            " reset button, then run %connect"
+        )
+        self.lost = message
+        execution._finish(lost=message)
+        self.close()
+        return "nothing"
 
     def soft_reset(self, timeout: float = ENTER_TIMEOUT) -> None:
         """Soft reboot (boot.py runs again; RAM is cleared) and back to the raw prompt."""

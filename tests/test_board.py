@@ -154,3 +154,21 @@ def test_a_second_client_is_told_who_holds_the_board(board, emulator):
     with pytest.raises(BoardError, match="in use by another client"):
         Board(emulator.url).connect()
     assert board.exec("print('first client unharmed')") == "first client unharmed\n"
+
+
+def test_a_board_that_ignores_ctrl_c_without_a_reset_line_frees_its_port(emulator):
+    board = Board(emulator.url)  # no hard_reset: like a board on a link without RTS
+    board.connect()
+    stubborn = "while True:\n    try:\n        while True:\n            pass\n    except KeyboardInterrupt:\n        pass\n"
+    execution = board.start(stubborn)
+    time.sleep(0.2)
+    assert board.stop(execution, patience=0.3) == "nothing"
+    assert "press its reset button" in execution.lost
+    assert not board.connected
+    emulator.hard_reset()  # the user presses the reset button
+    again = Board(emulator.url)
+    again.connect()  # the port was released
+    try:
+        assert again.exec("print('recovered')") == "recovered\n"
+    finally:
+        again.close()
