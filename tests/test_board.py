@@ -172,3 +172,20 @@ def test_a_board_that_ignores_ctrl_c_without_a_reset_line_frees_its_port(emulato
         assert again.exec("print('recovered')") == "recovered\n"
     finally:
         again.close()
+
+
+def test_a_board_served_over_rfc2217(tmp_path):
+    from rfc2217_bridge import Rfc2217Bridge
+
+    with launch(board_dir=tmp_path / "board") as emulator:
+        bridge = Rfc2217Bridge(emulator.url)
+        try:
+            board = Board(bridge.url)
+            board.connect()
+            try:
+                assert board.exec("print('over rfc2217')") == "over rfc2217\n"
+                assert board.eval("6 * 7") == 42
+            finally:
+                board.close()
+        finally:
+            bridge.close()

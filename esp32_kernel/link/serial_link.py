@@ -15,6 +15,7 @@ import time
 from collections.abc import Callable
 
 import serial
+from serial.urlhandler import protocol_socket
 
 DEFAULT_BAUD = 115200
 # The reader blocks on data; this only bounds how long close() waits for it.
@@ -60,12 +61,13 @@ def open_serial(port: str, baud: int = DEFAULT_BAUD) -> serial.SerialBase:
             ser.exclusive = True
         ser.baudrate = baud
         ser.timeout = _READ_TIMEOUT
-        ser.write_timeout = 5
+        if not port.startswith("rfc2217://"):  # pyserial's RFC 2217 client has none
+            ser.write_timeout = 5
         # Preset both lines released: opening then leaves EN and IO0 alone.
         ser.dtr = False
         ser.rts = False
         ser.open()
-    except (serial.SerialException, ValueError, OSError) as e:
+    except (serial.SerialException, ValueError, OSError, NotImplementedError) as e:
         raise LinkError(_open_advice(port, e)) from e
     return ser
 
@@ -91,10 +93,11 @@ def _open_advice(port: str, error: Exception) -> str:
 
 def _read_available(ser: serial.SerialBase) -> bytes:
     """Block (up to the read timeout) for data, then return all that has arrived."""
-    sock = getattr(ser, "_socket", None)
-    if sock is not None:
+    if isinstance(ser, protocol_socket.Serial):
         # pyserial's socket:// answers in_waiting with 0 or 1 and reads a byte per select:
-        # take whatever the socket holds instead.
+        # take whatever the socket holds instead. (Not for rfc2217://, whose socket
+        # carries telnet framing that its reader thread decodes.)
+        sock = ser._socket
         if not select.select([sock], [], [], _READ_TIMEOUT)[0]:
             return b""
         data = sock.recv(65536)
