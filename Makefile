@@ -3,13 +3,22 @@ PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
+# The lab extension is built by `pip install -e .` (jlpm, Node.js): rebuild when it changes.
+LABEXTENSION := labextension/package.json labextension/yarn.lock $(wildcard labextension/src/*.ts labextension/style/*)
 
 .PHONY: lab test bench install clean
 
-$(STAMP): pyproject.toml
+# Node.js builds the lab extension (jlpm comes with the Python package jupyter_builder).
+/usr/bin/node:
+	apt-get update && apt-get install -y nodejs
+
+$(STAMP): pyproject.toml $(LABEXTENSION) | /usr/bin/node
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -e ".[lab,test]"
+	# The lab extension as `jupyter labextension develop` links it: `jlpm build` in labextension/ shows at once.
+	rm -rf $(VENV)/share/jupyter/labextensions/esp32-kernel
+	ln -s $(CURDIR)/esp32_kernel/labextension $(VENV)/share/jupyter/labextensions/esp32-kernel
 	touch $@
 
 install: $(STAMP)
@@ -31,4 +40,4 @@ bench: install
 	$(PY) bench/run_all.py
 
 clean:
-	rm -rf $(VENV) build dist .pytest_cache .hypothesis
+	rm -rf $(VENV) build dist .pytest_cache .hypothesis esp32_kernel/labextension labextension/lib labextension/node_modules

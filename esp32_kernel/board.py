@@ -217,6 +217,20 @@ class Board:
                 raise BoardError(str(e)) from e
         return execution
 
+    def send_input(self, data: bytes) -> None:
+        """Bytes for the stdin of the code running now (file transfers stream through this).
+
+        The caller owns the framing: a raw Ctrl-C byte interrupts the code, and bytes the
+        code does not read land at the raw prompt after it ends."""
+        with self._lock:
+            self._require_link()
+            if not self.busy:
+                raise BoardError("no code is running on the board to read this input")
+            try:
+                self._link.write(data)
+            except LinkError as e:
+                raise BoardError(str(e)) from e
+
     def _require_link(self) -> None:
         if self._link is None or self.lost:
             raise BoardError(self.lost or "no board connected — run %connect PORT (see %ports)")

@@ -104,6 +104,7 @@ class ESP32Kernel(IPythonKernel):
         self._unsolicited_lock = threading.Lock()
         self._running: _RunningCell | None = None  # the device code running now
         self.frame_handlers: dict[str, Callable[[Frame], None]] = {}  # frame kind → consumer
+        self.text_handlers: list[Callable[[str], None]] = []  # the board's plain text (line plots)
         self.completer = DeviceCompleter()
         shell = self.shell
         shell.input_transformer_manager.cleanup_transforms.insert(0, route_cell)
@@ -270,6 +271,7 @@ class ESP32Kernel(IPythonKernel):
                         self.dispatch_frame(piece)
                 else:
                     sys.stdout.write(piece)
+                    self.dispatch_text(piece)
             if item is None:
                 return result
 
@@ -303,6 +305,8 @@ class ESP32Kernel(IPythonKernel):
         for piece in pieces:
             if isinstance(piece, Frame):
                 self.dispatch_frame(piece)
+            else:
+                self.dispatch_text(piece)
 
     def dispatch_frame(self, frame: Frame) -> None:
         """Hand a data frame to whoever registered for its kind (live plots, widgets).
@@ -312,6 +316,11 @@ class ESP32Kernel(IPythonKernel):
         handler = self.frame_handlers.get(frame.kind)
         if handler is not None:
             handler(frame)
+
+    def dispatch_text(self, text: str) -> None:
+        """Hand the board's plain output text to its consumers (same threads as frames)."""
+        for handler in self.text_handlers:
+            handler(text)
 
     def do_shutdown(self, restart):
         self.boards.close()

@@ -1,6 +1,6 @@
 """The kernel in a real JupyterLab, driven through headless Chromium as a student would use it.
 
-The test starts `jupyter lab` on a free loopback port, in an environment with no board
+The test starts `jupyter lab` on a free loopback port (lab_fixtures.py), in an environment with no board
 configured (so the kernel starts its own emulated ESP32), puts notebooks/01-first-steps.ipynb
 there through the contents API, opens it in Chromium (Playwright, with Debian's chromium:
 no browser is downloaded), runs all cells from the Run menu and reads the page.
@@ -15,40 +15,14 @@ from __future__ import annotations
 import json
 import os
 import re
-import secrets
-import socket
-import subprocess
-import sys
-import time
-import traceback
-import urllib.error
-import urllib.request
-from contextlib import contextmanager
-from dataclasses import dataclass, field
 from pathlib import Path
 
-import pytest
-from playwright.sync_api import Page, expect, sync_playwright
+from playwright.sync_api import expect
 
-from kernel_harness import isolated_env
+from lab_fixtures import ARTIFACTS, KERNEL_DISPLAY_NAME, NEEDS_CHROMIUM, REPO, browser, lab, lab_server  # noqa: F401
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
-HANG_GUARD_MS = 30_000  # any single wait in the browser: only to fail instead of hanging
-SERVER_START_GUARD = 60  # seconds
-
-REPO = Path(__file__).resolve().parent.parent
 NOTEBOOK = REPO / "notebooks" / "01-first-steps.ipynb"
-ARTIFACTS = Path(__file__).resolve().parent / "artifacts"
 DOCS_SCREENSHOT = REPO / "docs" / "screenshot-first-steps.png"
-KERNEL_DISPLAY_NAME = "ESP32 (MicroPython)"
 
 # A Run All has ended (finished, or stopped at an error): some cell has run and none is queued
 # or running ([*]:). All cells are queued at once when Run All is clicked.
@@ -60,154 +34,7 @@ RUN_ENDED = """() => {
 ERROR_OUTPUT = ".jp-OutputArea-output[data-mime-type='application/vnd.jupyter.error']"
 STDERR_OUTPUT = ".jp-OutputArea-output[data-mime-type='application/vnd.jupyter.stderr']"
 
-pytestmark = pytest.mark.skipif(
-    not Path(CHROMIUM).exists(),
-    reason=f"{CHROMIUM} is missing: install Debian's chromium (apt-get install -y chromium)",
-)
-
-
-# The server ------------------------------------------------------------------------------
-
-
-@dataclass
-class LabServer:
-    url: str
-    token: str
-    root: Path
-    log_path: Path
-    process: subprocess.Popen = field(repr=False)
-
-    def log(self) -> str:
-        return self.log_path.read_text(errors="replace")
-
-    def api(self, method: str, path: str, body: dict | None = None, timeout: float = 10) -> dict:
-        request = urllib.request.Request(
-            f"{self.url}/api/{path}",
-            method=method,
-            data=None if body is None else json.dumps(body).encode(),
-            headers={"Authorization": f"token {self.token}", "Content-Type": "application/json"},
-        )
-        with urllib.request.urlopen(request, timeout=timeout) as response:
-            return json.loads(response.read() or b"{}")
-
-    def page_url(self, path: str) -> str:
-        return f"{self.url}/{path}?reset&token={self.token}"  # reset: a fresh workspace each time
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def quiet_lab_settings(config_dir: Path) -> None:
-    """No "get notified about Jupyter news?" toast over the page, no update checks."""
-    settings = config_dir / "lab" / "user-settings" / "@jupyterlab" / "apputils-extension"
-    settings.mkdir(parents=True, exist_ok=True)
-    (settings / "notification.jupyterlab-settings").write_text(
-        json.dumps({"fetchNews": "false", "checkForUpdates": False})
-    )
-
-
-def wait_until_serving(server: LabServer) -> None:
-    deadline = time.monotonic() + SERVER_START_GUARD
-    while True:
-        if server.process.poll() is not None:
-            raise RuntimeError(f"jupyter lab exited ({server.process.returncode}):\n{server.log()}")
-        try:
-            server.api("GET", "status", timeout=2)
-            return
-        except urllib.error.HTTPError as e:  # serving, but refusing us (the token?)
-            raise RuntimeError(f"jupyter lab answered /api/status with {e}:\n{server.log()}") from None
-        except (urllib.error.URLError, ConnectionError, TimeoutError):  # not serving yet
-            if time.monotonic() > deadline:
-                raise RuntimeError(f"jupyter lab did not answer within {SERVER_START_GUARD} s:\n{server.log()}") from None
-            time.sleep(0.1)  # polling interval while the server starts, not a wait for a result
-
-
-def stop(process: subprocess.Popen) -> None:
-    if process.poll() is None:
-        process.terminate()  # jupyter_server shuts its kernels (and so their emulators) down
-        try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(timeout=10)
-
-
-@pytest.fixture(scope="module")
-def lab_server(tmp_path_factory) -> LabServer:
-    tmp = tmp_path_factory.mktemp("lab")
-    root = tmp / "root"
-    root.mkdir()
-    env = isolated_env(tmp)
-    quiet_lab_settings(Path(env["JUPYTER_CONFIG_DIR"]))
-    port, token = free_port(), secrets.token_hex(16)
-    jupyter = Path(sys.executable).with_name("jupyter")  # the venv's
-    command = [
-        str(jupyter), "lab", "--no-browser",
-        "--ServerApp.ip=127.0.0.1", f"--ServerApp.port={port}", "--ServerApp.port_retries=0",
-        f"--IdentityProvider.token={token}", f"--ServerApp.root_dir={root}",
-    ]  # fmt: skip
-    if os.geteuid() == 0:
-        command.append("--ServerApp.allow_root=True")
-    log_path = tmp / "jupyter-lab.log"
-    with open(log_path, "wb") as log:
-        process = subprocess.Popen(command, env=env, cwd=root, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
-    server = LabServer(f"http://127.0.0.1:{port}", token, root, log_path, process)
-    try:
-        wait_until_serving(server)
-        yield server
-    finally:
-        stop(process)
-
-
-# The browser ------------------------------------------------------------------------------
-
-
-@pytest.fixture(scope="module")
-def browser():
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
-        yield browser
-        browser.close()
-
-
-@dataclass
-class Lab:
-    server: LabServer
-    page: Page
-    name: str
-    page_errors: list[str] = field(default_factory=list)
-
-    def screenshot(self, path: Path) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        self.page.screenshot(path=str(path))
-
-    @contextmanager
-    def explain_failure(self):
-        """On failure: a screenshot in tests/artifacts/, and the server log and page errors in the report."""
-        try:
-            yield
-        except BaseException:
-            try:
-                self.screenshot(ARTIFACTS / f"{self.name}-failure.png")
-            except Exception:
-                traceback.print_exc()
-            print(f"--- page errors ---\n{chr(10).join(self.page_errors) or '(none)'}")
-            print(f"--- jupyter lab log ({self.server.log_path}) ---\n{self.server.log()}")
-            raise
-
-
-@pytest.fixture
-def lab(lab_server, browser, request):
-    context = browser.new_context(viewport={"width": 1100, "height": 850})
-    context.set_default_timeout(HANG_GUARD_MS)
-    page = context.new_page()
-    lab = Lab(lab_server, page, request.node.name)
-    page.on("pageerror", lambda error: lab.page_errors.append(str(error)))
-    yield lab
-    context.close()
+pytestmark = NEEDS_CHROMIUM
 
 
 # The tests --------------------------------------------------------------------------------

@@ -25,7 +25,15 @@ and answers each with one JSON object per line, ``{"ok": true, ...}`` or
   ``repl_mode`` ("raw"/"friendly"), ``reset_cause``, ``client`` ("host:port" or null),
   ``board_dir``, ``baud``;
 - ``hard_reset``: reset the board as its EN pin does (ROM boot log, friendly REPL);
-- ``drop_client``: close the client's connection, as pulling the cable does.
+- ``drop_client``: close the client's connection, as pulling the cable does;
+- the bench's commands (bench.py; README-section.md lists them): ``set_pin 4 0``,
+  ``set_source 34 sine 1.65 1 2``, ``press 0``, ``add_ap SSID PASSWORD``…, and ``events``,
+  after which every change streams as JSON lines. ``python -m esp32_kernel emulator bench
+  --control tcp://… COMMAND`` sends one from a shell; EmulatorProcess.bench() from Python.
+
+The board's ESP32 modules (firmware/machine.py, network.py, …) reach the bench through pipes
+to the supervisor (firmware/_esp32_bench.py); its interrupts (pin IRQs, timers) arrive as
+events, run as scheduled callbacks, and at an idle raw REPL through a hidden exec.
 
 How it behaves as an ESP32 where the unix port differs: see supervisor.py (Ctrl-C, resets,
 one client), console_shaper.py (line endings, banners) and firmware/ (the board's side: boot,

@@ -19,7 +19,11 @@ from pathlib import Path
 from typing import Callable
 
 FIRMWARE_DIR = Path(__file__).parent / "firmware"
-HEAP_SIZE = "heapsize=110wK"  # in words: an ESP32's object capacity on a 64-bit host
+# Objects are twice an ESP32's size on a 64-bit host: a heap of twice a board's free ~110 KB
+# (plus what the firmware modules occupy, ~48 KB) holds as many objects as a board, and
+# gc.mem_free() reports half the bytes (firmware/_esp32_gc.py). Byte buffers are not twice as
+# big: a 200 KB bytearray still fails, but one of ~190 KB fits where a board's would not.
+HEAP_SIZE = "heapsize=250K"
 _SIGINT_MASK = 1 << (signal.SIGINT - 1)
 
 if sys.platform.startswith("linux"):
@@ -76,11 +80,14 @@ class BoardProcess:
         on_output: Callable[["BoardProcess", bytes], None],
         on_reset_request: Callable[["BoardProcess", str], None],
         on_exit: Callable[["BoardProcess", int], None],
+        on_bench: Callable[["BoardProcess", bytes], bytes | None] = lambda board, line: None,
+        wake_reason: int = 0,
     ):
         self._loop = loop
         self._on_output = on_output
         self._on_reset_request = on_reset_request
         self._on_exit = on_exit
+        self._on_bench = on_bench
         self._pending_input = bytearray()
         self._output_done = False
         # Until the firmware says it has started, SigCgt is the wrapper's CPython start-up
@@ -92,20 +99,28 @@ class BoardProcess:
         self._master, slave = pty.openpty()
         tty.setraw(slave)  # cooked mode would add \r and eat control bytes
         self._requests, request_writer = os.pipe()
+        reply_reader, self._replies = os.pipe()
+        event_reader, self._events = os.pipe()
+        for fd in (self._replies, self._events):
+            os.set_blocking(fd, False)
         argv = [
             str(micropython), "-X", HEAP_SIZE, "-i", str(FIRMWARE_DIR / "esp32_start.py"),
             str(board_dir), repl_mode, str(reset_cause), unique_id.hex(), str(request_writer),
+            str(reply_reader), str(event_reader), str(wake_reason),
         ]  # fmt: skip
         env = dict(os.environ, MICROPYPATH=str(FIRMWARE_DIR))
         env.pop("MICROPYINSPECT", None)
         try:
             self._popen = subprocess.Popen(
                 argv, stdin=slave, stdout=slave, stderr=slave, env=env,
-                pass_fds=(request_writer,), start_new_session=True, preexec_fn=_die_with_supervisor,
+                pass_fds=(request_writer, reply_reader, event_reader), start_new_session=True,
+                preexec_fn=_die_with_supervisor,
             )  # fmt: skip
         finally:
             os.close(slave)
             os.close(request_writer)
+            os.close(reply_reader)
+            os.close(event_reader)
         self.pid = self._popen.pid
         os.set_blocking(self._master, False)
         loop.add_reader(self._master, self._read_output)
@@ -216,15 +231,35 @@ class BoardProcess:
             return
         self._request_buffer += data
         *lines, self._request_buffer = self._request_buffer.split(b"\n")
+        replies = []
         for line in lines:
-            if line == b"started":
+            if line[:2] in (b"q ", b"c "):
+                reply = self._on_bench(self, line)
+                if reply is not None:
+                    replies.append(reply)
+            elif line == b"started":
                 self._firmware_started = True
-            elif line in (b"hard_reset", b"soft_reset"):
+            elif line in (b"hard_reset", b"soft_reset", b"deepsleep_reset"):
                 self._on_reset_request(self, line.decode().removesuffix("_reset"))
+        if replies:
+            self._write_to(self._replies, b"".join(replies))
+
+    def send_event(self, line: str) -> bool:
+        """Raise an interrupt in the board: one event line (False if it could not be sent)."""
+        return self._write_to(self._events, line.encode() + b"\n")
+
+    def _write_to(self, fd: int, data: bytes) -> bool:
+        if self.returncode is not None:
+            return False
+        try:
+            written = os.write(fd, data)
+        except (BlockingIOError, BrokenPipeError, OSError):
+            return False  # the board does not read (stuck or gone): the interrupt is lost
+        return written == len(data)
 
     def _close(self) -> None:
         self._loop.remove_reader(self._requests)
-        for fd in (self._master, self._requests):
+        for fd in (self._master, self._requests, self._replies, self._events):
             try:
                 os.close(fd)
             except OSError:

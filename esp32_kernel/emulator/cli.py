@@ -34,6 +34,9 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["bench"]:
+        raise SystemExit(bench_main(argv[1:]))  # the package entry point ignores return values
     args = _parser().parse_args(argv)
     if args.baud is not None and args.baud <= 0:
         _parser().error(f"--baud must be a positive number, not {args.baud}")
@@ -84,3 +87,37 @@ def _stop_when_stdin_closes(loop: asyncio.AbstractEventLoop, supervisor: Supervi
             supervisor.stop()
 
     loop.add_reader(stdin, read_stdin)
+
+
+def bench_main(argv: list[str]) -> int:
+    """`python -m esp32_kernel emulator bench --control tcp://HOST:PORT COMMAND [ARGS…]`."""
+    import json
+    import socket
+
+    parser = argparse.ArgumentParser(
+        prog="python -m esp32_kernel emulator bench",
+        description="Drive a running emulator's bench: set_pin 4 0, set_source 34 sine 1.65 1 2, "
+        "press 0, add_ap MyWiFi secret, events (streams every change as JSON lines), help.",
+    )
+    parser.add_argument("--control", required=True, help="the emulator's control address (tcp://127.0.0.1:PORT, as it prints it)")
+    parser.add_argument("command", nargs=argparse.REMAINDER, help="the command and its arguments")
+    args = parser.parse_args(argv)
+    if not args.command:
+        parser.error("a command is needed (try: help)")
+    host, port = args.control.removeprefix("tcp://").rsplit(":", 1)
+    try:
+        with socket.create_connection((host, int(port)), timeout=5) as connection:
+            connection.sendall(" ".join(args.command).encode() + b"\n")
+            stream = connection.makefile("rb")
+            reply = stream.readline()
+            print(reply.decode().strip(), flush=True)
+            if args.command[0] == "events":
+                connection.settimeout(None)
+                for line in stream:
+                    print(line.decode().strip(), flush=True)
+            return 0 if reply and json.loads(reply).get("ok") else 1
+    except KeyboardInterrupt:
+        return 0
+    except OSError as error:
+        print(f"esp32-kernel emulator bench: {args.control}: {error}", file=sys.stderr)
+        return 1

@@ -68,6 +68,7 @@ class ConsoleShaper:
         self._paste_header_left = 0
         self._prev_byte = 0  # last byte sent on, so an existing "\r\n" is not made "\r\r\n"
         self._tail = b""  # last bytes seen in friendly mode, to notice the raw REPL banner
+        self.prompts = 0  # raw REPL prompts shown so far (an idle raw REPL waits after one)
 
     @property
     def booting(self) -> bool:
@@ -77,6 +78,11 @@ class ConsoleShaper:
     def executing(self) -> bool:
         """A raw exec has been accepted and has not finished (a guess at "code is running")."""
         return self._state in (_State.RAW_STDOUT, _State.BOOT)
+
+    @property
+    def raw_idle(self) -> bool:
+        """The raw REPL is waiting for a command (its prompt may already be out)."""
+        return self._state is _State.RAW_IDLE
 
     def restart(self, mode: ReplMode) -> None:
         """The MicroPython process has been (re)started and will end in REPL `mode`."""
@@ -221,6 +227,8 @@ class ConsoleShaper:
                     self._enter_friendly()
                     return False
                 self._pass_raw(out, len(token))
+                if token == b">":
+                    self.prompts += 1
                 if token == b"OK":
                     self._state = _State.RAW_STDOUT
                 elif token == b"R\x01":

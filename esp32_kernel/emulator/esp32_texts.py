@@ -7,6 +7,20 @@ SOFT_REBOOT = b"MPY: soft reboot\r\n"
 # ESP_RST_* as the boot ROM names them in its "rst:" line.
 POWERON_RESET = b"0x1 (POWERON_RESET)"
 SW_CPU_RESET = b"0xc (SW_CPU_RESET)"
+DEEPSLEEP_RESET = b"0x5 (DEEPSLEEP_RESET)"
+
+
+def task_wdt_panic(uptime_ms: int) -> bytes:
+    """What ESP-IDF prints when machine.WDT is not fed in time (it panics, then reboots)."""
+    lines = [
+        b"E (%d) task_wdt: Task watchdog got triggered. The following tasks/users did not reset the watchdog in time:" % uptime_ms,
+        b"E (%d) task_wdt:  - mpy_machine_wdt" % uptime_ms,
+        b"",
+        b"abort() was called at PC 0x400e2d7f on core 0",
+        b"",
+        b"Rebooting...",
+    ]
+    return b"".join(line + b"\r\n" for line in lines)
 
 
 def rom_boot_log(reset_reason: bytes) -> bytes:

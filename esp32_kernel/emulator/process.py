@@ -92,6 +92,62 @@ class EmulatorProcess:
     def drop_client(self) -> bool:
         return self.control("drop_client")["dropped"]
 
+    # -- the bench: the world around the board (see bench.py and README-section.md)
+
+    def bench(self, *words: object, timeout: float = 5.0) -> dict:
+        """One bench command, e.g. bench("set_pin", 4, 0); its JSON reply."""
+        return self.control(" ".join(str(w) for w in words), timeout)
+
+    def set_pin(self, pin: int, level: int | None) -> dict:
+        return self.bench("set_pin", pin, "float" if level is None else int(level))
+
+    def get_pin(self, pin: int) -> dict:
+        return self.bench("get_pin", pin)
+
+    def set_source(self, pin: int, kind: str, *params: float) -> dict:
+        return self.bench("set_source", pin, kind, *params)
+
+    def add_button(self, pin: int, active_low: bool = True) -> dict:
+        return self.bench("add_button", pin, "active_low" if active_low else "active_high")
+
+    def press(self, pin: int, ms: float = 100) -> dict:
+        return self.bench("press", pin, ms)
+
+    def release(self, pin: int) -> dict:
+        return self.bench("release", pin)
+
+    def add_pot(self, pin: int, position: float = 0.5) -> dict:
+        return self.bench("add_pot", pin, position)
+
+    def add_thermistor(self, pin: int, celsius: float = 25.0) -> dict:
+        return self.bench("add_thermistor", pin, celsius)
+
+    def add_led(self, pin: int, name: str | None = None, active_low: bool = False) -> dict:
+        return self.bench("add_led", pin, name or f"LED{pin}", "active_low" if active_low else "active_high")
+
+    def wire(self, source: int, destination: int) -> dict:
+        return self.bench("wire", source, destination)
+
+    def add_ap(self, ssid: str, password: str = "", rssi: int = -60, channel: int = 6) -> dict:
+        return self.bench("add_ap", ssid, password or "-", rssi, channel)
+
+    def events(self, timeout: float | None = None):
+        """Iterate over the bench's event stream (dicts) until the emulator stops or timeout passes quietly."""
+        host, port = self.control_address.removeprefix("tcp://").rsplit(":", 1)
+        with socket.create_connection((host, int(port)), timeout=5) as connection:
+            connection.sendall(b"events\n")
+            connection.settimeout(timeout)
+            stream = connection.makefile("rb")
+            stream.readline()  # {"ok": true, "subscribed": true}
+            while True:
+                try:
+                    line = stream.readline()
+                except (TimeoutError, socket.timeout):
+                    return
+                if not line:
+                    return
+                yield json.loads(line)
+
     # -- context manager
 
     def __enter__(self) -> "EmulatorProcess":

@@ -27,6 +27,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from . import board_folder, esp32_texts
+from .bench import Bench, BenchError
 from .board_process import BoardProcess, find_micropython, micropython_banner
 from .console_shaper import ConsoleShaper, ReplMode
 from .uart import DirectLine, UartLine
@@ -34,7 +35,13 @@ from .uart import DirectLine, UartLine
 log = logging.getLogger(__name__)
 
 # machine.reset_cause() values (MicroPython v1.24, ports/esp32/modmachine.c)
-PWRON_RESET, HARD_RESET, SOFT_RESET = 1, 2, 5
+PWRON_RESET, HARD_RESET, WDT_RESET, DEEPSLEEP_RESET, SOFT_RESET = 1, 2, 3, 4, 5
+TIMER_WAKE = 4  # machine.wake_reason() after a timed deep sleep (ESP_SLEEP_WAKEUP_TIMER)
+
+# The hidden exec that runs pending interrupt handlers while the raw REPL is idle.
+_PUMP_CODE = b"__import__('_esp32_bench').pump()\x04"
+# A subscriber to the event stream that reads slower than this many buffered bytes is dropped.
+_EVENT_BACKLOG_LIMIT = 4 * 1024 * 1024
 
 # Two Ctrl-C bytes this close together are one interrupt: a second SIGINT before the first
 # is handled makes the unix port exit, where a board just interrupts once.
@@ -42,6 +49,8 @@ _SIGINT_COALESCE_S = 0.1
 # A run that dies this soon after its start counts towards a crash loop; restarts then back off.
 _QUICK_CRASH_S = 1.0
 _MAX_RESTART_DELAY_S = 5.0
+_REFUSAL_DELAY_S = 0.3  # a refused client that sends nothing is told why after this
+_REFUSED_LINGER_S = 2.0  # and gets this long to read it and hang up
 
 
 def busy_message(peer: str) -> bytes:
@@ -81,11 +90,28 @@ class Supervisor:
         self._pty_slave: int | None = None
         self._servers: list[asyncio.AbstractServer] = []
         self._stopped = asyncio.Event()
+        # interrupts at an idle REPL: events wait for a pump (a hidden exec) when no code runs
+        self._input_since_prompt = False
+        self._events_pending = False
+        self._pump_active = False
+        self._pump_buffer = bytearray()
+        self._pump_stage = 0  # 0: expecting OK, 1: stdout, 2: stderr, 3: the prompt
+        self._pump_held = bytearray()
+        self._timers: dict[int, asyncio.TimerHandle] = {}
+        self._timer_started: dict[int, float] = {}
+        self._wdt: asyncio.TimerHandle | None = None
+        self._wdt_timeout = 0.0
+        self._deepsleep_ms: int | None = None
+        self._asleep: asyncio.TimerHandle | None = None
+        self._sleeping = False
+        self._wake_reason = 0
+        self._subscribers: set[asyncio.StreamWriter] = set()
 
     # -- life cycle
 
     async def start(self) -> Endpoints:
         self._loop = asyncio.get_running_loop()
+        self.bench = Bench(to_board=self._send_event, on_event=self._publish, call_later=self._loop.call_later)
         if self.baud:
             self._to_board_line = UartLine(self._loop, self.baud, self._board_receives)
             self._to_client_line = UartLine(self._loop, self.baud, self._client_receives)
@@ -127,15 +153,36 @@ class Supervisor:
 
     # -- the board's runs
 
-    def _start_board(self, mode: ReplMode, reset_cause: int) -> None:
+    def _start_board(self, mode: ReplMode, reset_cause: int, wake_reason: int = 0) -> None:
         self._booting = True
+        self._sleeping = False
         self._last_reset_cause = reset_cause
         self._shaper.restart(mode)
         self._run_started_at = self._loop.time()
+        self._reset_chip(reset_cause)
         self._board = BoardProcess(
             self._loop, self._micropython, self.board_dir, mode.value, reset_cause, self._unique_id,
             on_output=self._board_output, on_reset_request=self._board_requests_reset, on_exit=self._board_exited,
+            on_bench=self._bench_request, wake_reason=wake_reason,
         )  # fmt: skip
+        self._publish({"event": "boot", "reset_cause": reset_cause, "wake_reason": wake_reason})
+
+    def _reset_chip(self, reset_cause: int) -> None:
+        """What a reset clears: timers, pin setup; a hard reset also the WDT and the RTC."""
+        self._pump_active = False
+        self._pump_held.clear()
+        self._events_pending = False
+        self._input_since_prompt = False
+        for handle in self._timers.values():
+            handle.cancel()
+        self._timers.clear()
+        if reset_cause != SOFT_RESET and self._wdt is not None:  # a soft reset leaves the WDT running
+            self._wdt.cancel()
+            self._wdt = None
+        if reset_cause == PWRON_RESET:
+            self.bench.rtc_base_ns = None
+            self.bench.rtc_memory = b""
+        self.bench.board_reset()
 
     def _board_requests_reset(self, board: BoardProcess, kind: str) -> None:
         if board is self._board:
@@ -144,6 +191,11 @@ class Supervisor:
 
     def hard_reset(self) -> bool:
         """Reset the board as its EN pin (or a power cycle) does; False if it is already resetting."""
+        if self._sleeping:  # EN wakes a board from deep sleep as a power-on
+            if self._asleep is not None:
+                self._asleep.cancel()
+            self._hard_restart(esp32_texts.POWERON_RESET, PWRON_RESET)
+            return True
         if self._board is None or not self._board.alive:
             return False
         self._reset_requested = "power"
@@ -167,23 +219,54 @@ class Supervisor:
             self._board_sends(esp32_texts.SOFT_REBOOT)
             self._start_board(self._shaper.mode, SOFT_RESET)
             return
+        if reset == "deepsleep":
+            self._go_to_sleep()
+            return
+        if reset == "wdt":
+            self._loop.call_soon(self._hard_restart, esp32_texts.SW_CPU_RESET, WDT_RESET)
+            return
         reason = esp32_texts.POWERON_RESET if reset == "power" else esp32_texts.SW_CPU_RESET
         cause = PWRON_RESET if reset == "power" else HARD_RESET
         delay = min(0.1 * 2**self._quick_crashes, _MAX_RESTART_DELAY_S) if self._quick_crashes > 1 else 0.0
         self._loop.call_later(delay, self._hard_restart, reason, cause)
 
-    def _hard_restart(self, reason: bytes, cause: int) -> None:
+    def _hard_restart(self, reason: bytes, cause: int, wake_reason: int = 0) -> None:
         if self._stopped.is_set():
             return
+        self._asleep = None
         self._board_sends(esp32_texts.rom_boot_log(reason))
-        self._start_board(ReplMode.FRIENDLY, cause)
+        self._start_board(ReplMode.FRIENDLY, cause, wake_reason)
+
+    def _go_to_sleep(self) -> None:
+        """machine.deepsleep(): the chip is off until its timer (or EN) wakes it."""
+        self._sleeping = True
+        self._board = None
+        for handle in self._timers.values():
+            handle.cancel()
+        self._timers.clear()
+        if self._wdt is not None:
+            self._wdt.cancel()
+            self._wdt = None
+        self.bench.board_reset()
+        self._publish({"event": "deepsleep", "ms": self._deepsleep_ms})
+        if self._deepsleep_ms:
+            self._asleep = self._loop.call_later(
+                self._deepsleep_ms / 1000, self._hard_restart, esp32_texts.DEEPSLEEP_RESET, DEEPSLEEP_RESET, TIMER_WAKE
+            )
 
     # -- board → client
 
     def _board_output(self, board: BoardProcess, data: bytes) -> None:
         if board is not self._board:
             return
+        if self._pump_active:
+            data = self._pump_output(data)
+            if not data:
+                return
+        prompts = self._shaper.prompts
         shaped = self._shaper.feed(data)
+        if self._shaper.prompts != prompts:
+            self._input_since_prompt = False
         if shaped.to_board:
             board.write(shaped.to_board)
         self._board_sends(shaped.to_client)
@@ -191,6 +274,8 @@ class Supervisor:
             self._booting = False
             held, self._held_input = bytes(self._held_input), bytearray()
             self._to_board(held)
+        if self._events_pending:
+            self._maybe_pump()
 
     def _board_sends(self, data: bytes) -> None:
         self._to_client_line.write(data)
@@ -231,9 +316,13 @@ class Supervisor:
     def _to_board(self, data: bytes) -> None:
         if not data or self._board is None:
             return
+        if self._pump_active:  # a hidden exec is running handlers: the client's turn is next
+            self._pump_held += data
+            return
         if self._booting and not self._running_code():
             self._held_input += data
             return
+        self._input_since_prompt = True
         if self._held_input:  # boot code runs and may read: what came first goes first
             data, self._held_input = bytes(self._held_input) + data, bytearray()
         if b"\x02" in data and self._shaper.mode is ReplMode.FRIENDLY and not self._booting:
@@ -247,12 +336,163 @@ class Supervisor:
         running = board.running_code()
         return self._shaper.executing if running is None else running
 
+    # -- interrupts: the bench and timers raise events; an idle raw REPL is pumped for them
+
+    def _send_event(self, line: str) -> None:
+        board = self._board
+        if board is None or not board.alive:
+            return
+        board.send_event(line)
+        self._events_pending = True
+        self._maybe_pump()
+
+    def _idle_for_pump(self) -> bool:
+        board = self._board
+        return (
+            board is not None and board.alive and not self._booting and not self._pump_active
+            and self._shaper.raw_idle and self._shaper.prompts > 0 and not self._input_since_prompt
+            and not self._held_input and not self._running_code()
+        )  # fmt: skip
+
+    def _maybe_pump(self) -> None:
+        if not self._events_pending or not self._idle_for_pump():
+            return
+        self._events_pending = False
+        self._pump_active = True
+        self._pump_stage = 0
+        self._pump_buffer.clear()
+        self._board.write(_PUMP_CODE)
+
+    def _pump_output(self, data: bytes) -> bytes:
+        """Take the hidden exec's reply out of the board's output; its prints go to the client
+        as a board's unsolicited output. Returns what follows the exec (for the shaper)."""
+        buf = self._pump_buffer
+        buf += data
+        while buf:
+            if self._pump_stage == 0:
+                if len(buf) < 2:
+                    return b""
+                if buf[:2] != b"OK":  # not our exec's answer: give up hiding it
+                    rest = bytes(buf)
+                    buf.clear()
+                    self._end_pump()
+                    return rest
+                del buf[:2]
+                self._pump_stage = 1
+            elif self._pump_stage in (1, 2):
+                end = buf.find(b"\x04")
+                chunk = bytes(buf if end < 0 else buf[:end])
+                if chunk:
+                    if self._pump_stage == 2:  # C-printed traceback text: a board's line ends
+                        chunk = chunk.replace(b"\r\n", b"\n").replace(b"\n", b"\r\n")
+                    self._board_sends(chunk)
+                if end < 0:
+                    buf.clear()
+                    return b""
+                del buf[: end + 1]
+                self._pump_stage += 1
+            else:
+                if buf[:1] == b">":
+                    del buf[:1]
+                rest = bytes(buf)
+                buf.clear()
+                self._end_pump()
+                return rest
+        return b""
+
+    def _end_pump(self) -> None:
+        self._pump_active = False
+        held, self._pump_held = bytes(self._pump_held), bytearray()
+        if held:
+            self._to_board(held)
+        else:
+            self._loop.call_soon(self._maybe_pump)
+
+    def _bench_request(self, board: BoardProcess, line: bytes) -> bytes | None:
+        words = line.decode(errors="replace").split()
+        if words[0] == "q":
+            seq, words = words[1], words[2:]
+        else:
+            seq, words = None, words[1:]
+        try:
+            handler = getattr(self, "_chip_" + words[0], None)
+            answer = handler(*words[1:]) if handler is not None else self.bench.board_request(words)
+        except (BenchError, TypeError, ValueError, IndexError) as error:
+            log.warning("bench request %r failed: %s", line, error)
+            return None if seq is None else f"{seq} !{error}\n".encode()
+        return None if seq is None else f"{seq} {json.dumps(answer)}\n".encode()
+
+    def _chip_timer_start(self, key: str, period_us: str, repeat: str) -> None:
+        key_n, period = int(key), max(int(period_us), 1) / 1e6
+        self._chip_timer_stop(key)
+        self._timer_started[key_n] = self._loop.time()
+
+        def fire(due: float) -> None:
+            if repeat == "1":
+                next_due = due + period
+                now = self._loop.time()
+                if next_due < now:  # fell behind (a stopped process): skip, as a board drops missed alarms
+                    next_due = now + period - ((now - due) % period)
+                self._timers[key_n] = self._loop.call_at(next_due, fire, next_due)
+            else:
+                self._timers.pop(key_n, None)
+            self._send_event(f"timer {key_n}")
+
+        due = self._loop.time() + period
+        self._timers[key_n] = self._loop.call_at(due, fire, due)
+
+    def _chip_timer_stop(self, key: str) -> None:
+        handle = self._timers.pop(int(key), None)
+        if handle is not None:
+            handle.cancel()
+
+    def _chip_timer_value(self, key: str) -> int:
+        started = self._timer_started.get(int(key))
+        return 0 if started is None else int((self._loop.time() - started) * 1000)
+
+    def _chip_wdt_start(self, timeout_ms: str) -> None:
+        self._wdt_timeout = int(timeout_ms) / 1000
+        self._chip_wdt_feed()
+
+    def _chip_wdt_feed(self) -> None:
+        if self._wdt_timeout <= 0:
+            return
+        if self._wdt is not None:
+            self._wdt.cancel()
+        self._wdt = self._loop.call_later(self._wdt_timeout, self._wdt_expired)
+
+    def _wdt_expired(self) -> None:
+        self._wdt = None
+        board = self._board
+        if board is None or not board.alive:
+            return
+        uptime_ms = int((self._loop.time() - self._run_started_at) * 1000)
+        self._board_sends(esp32_texts.task_wdt_panic(uptime_ms))
+        self._publish({"event": "wdt_reset"})
+        self._reset_requested = "wdt"
+        board.kill()
+
+    def _chip_deepsleep(self, ms: str) -> None:
+        self._deepsleep_ms = int(ms)
+
+    # -- the event stream
+
+    def _publish(self, event: dict) -> None:
+        if not self._subscribers:
+            return
+        line = json.dumps(event).encode() + b"\n"
+        for writer in list(self._subscribers):
+            if writer.is_closing() or writer.transport.get_write_buffer_size() > _EVENT_BACKLOG_LIMIT:
+                self._subscribers.discard(writer)
+                writer.close()
+                continue
+            writer.write(line)
+
     # -- the client link: TCP, and a pty when asked
 
     def _client_connected(self, client: "_ClientProtocol") -> bool:
         if self._client is not None:
-            client.transport.write(busy_message(self._client.peer))
-            client.transport.close()
+            client.refuse(busy_message(self._client.peer))
             return False
         self._client = client
         return True
@@ -300,6 +540,9 @@ class Supervisor:
             "client": self._client.peer if self._client is not None else None,
             "board_dir": str(self.board_dir),
             "baud": self.baud,
+            "asleep": self._sleeping,
+            "timers": sorted(self._timers),
+            "wdt": self._wdt is not None,
         }
 
     async def _serve_control(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
@@ -310,23 +553,41 @@ class Supervisor:
         }
         try:
             while line := await reader.readline():
-                command = line.decode(errors="replace").strip()
-                if command in commands:
+                words = line.decode(errors="replace").split()
+                if not words:
+                    continue
+                command = words[0]
+                if command in commands and len(words) == 1:
                     reply = commands[command]()
+                elif command == "events":
+                    self._subscribers.add(writer)
+                    reply = {"ok": True, "subscribed": True}
+                elif command == "help":
+                    reply = {"ok": True, "commands": sorted([*commands, "events", *self.bench_commands()])}
                 else:
-                    reply = {"ok": False, "error": f"unknown command {command!r}; commands: {', '.join(commands)}"}
+                    try:
+                        reply = {"ok": True, **self.bench.control(words)}
+                    except BenchError as error:
+                        reply = {"ok": False, "error": str(error)}
+                    except ValueError as error:
+                        reply = {"ok": False, "error": f"{command}: {error}"}
                 writer.write(json.dumps(reply).encode() + b"\n")
                 await writer.drain()
         except ConnectionError:
             pass
         finally:
+            self._subscribers.discard(writer)
             writer.close()
+
+    def bench_commands(self) -> list[str]:
+        return [name.removeprefix("_control_") for name in dir(self.bench) if name.startswith("_control_")]
 
 
 class _ClientProtocol(asyncio.Protocol):
     def __init__(self, supervisor: Supervisor):
         self._supervisor = supervisor
         self._accepted = False
+        self._refusal = b""
 
     def connection_made(self, transport: asyncio.Transport) -> None:
         self.transport = transport
@@ -337,6 +598,25 @@ class _ClientProtocol(asyncio.Protocol):
     def data_received(self, data: bytes) -> None:
         if self._accepted:
             self._supervisor._client_sends(data)
+        else:
+            self._say_refusal()
+
+    def refuse(self, message: bytes) -> None:
+        """Tell a client it cannot have the board, once it listens: on its first bytes
+        (pyserial discards what arrives while it opens) or after a moment. Then
+        half-close and let it hang up: closing with its bytes unread would reset the
+        connection and lose the message."""
+        self._refusal = message
+        loop = asyncio.get_running_loop()
+        loop.call_later(_REFUSAL_DELAY_S, self._say_refusal)
+        loop.call_later(_REFUSED_LINGER_S, self.transport.close)
+
+    def _say_refusal(self) -> None:
+        if self._refusal and not self.transport.is_closing():
+            self.transport.write(self._refusal)
+            if self.transport.can_write_eof():
+                self.transport.write_eof()
+        self._refusal = b""
 
     def connection_lost(self, exc: Exception | None) -> None:
         if self._accepted:

@@ -8,6 +8,7 @@ from importlib import import_module
 FAMILIES = {
     "connection": "ConnectionMagics",
     "values": "ValueMagics",
+    "live": "LiveMagics",
 }
 
 

@@ -28,6 +28,7 @@ _events = open("/dev/fd/" + sys.argv[7], "rb")
 _poller = select.poll()
 _poller.register(_events, select.POLLIN)
 _seq = 0
+wifi_active = False  # network.WLAN keeps it: ADC2 is the radio's while WiFi is on
 
 # Handlers, by event kind and id: {"irq": {pin: callable}, "timer": {id: callable}}
 handlers = {}

@@ -40,14 +40,14 @@ def _install_modules():
     _esp32_console.install()
     import _esp32_sys
     import _esp32_time
-    import _esp32_gc
     import _esp32_os
+    import _esp32_gc
     import _esp32_errno
 
     sys.modules["sys"] = _esp32_sys
     sys.modules["time"] = _esp32_time
-    sys.modules["gc"] = _esp32_gc
     sys.modules["os"] = _esp32_os
+    sys.modules["gc"] = _esp32_gc
     sys.modules["errno"] = _esp32_errno
     # The board's own modules, found at boot while the firmware folder is on the path
     # (afterwards / is the board's folder), as a board's frozen modules are.

@@ -1,6 +1,6 @@
 # The `gc` module, reading as on an ESP32. The unix port's objects are twice an ESP32's size
-# (64-bit words) and its heap is sized in words (-X heapsize=110wK), so it holds as many
-# objects as a board's; mem_free() and mem_alloc() report bytes as the board would count them.
+# (64-bit words) and its heap is twice a board's, so it holds as many objects as a board;
+# mem_free() and mem_alloc() report bytes as the board would count them.
 # Installed as sys.modules["gc"].
 from gc import *
 import gc as _builtin

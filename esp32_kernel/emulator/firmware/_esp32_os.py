@@ -13,6 +13,9 @@ class _UnameResult(tuple):
     version = property(lambda self: self[3])
     machine = property(lambda self: self[4])
 
+    def __str__(self):
+        return self.__repr__()
+
     def __repr__(self):
         return "(sysname=%r, nodename=%r, release=%r, version=%r, machine=%r)" % tuple(self)
 

@@ -16,6 +16,9 @@ class _Implementation(tuple):
     _mpy = property(lambda self: self[3])
     _build = property(lambda self: self[4])
 
+    def __str__(self):
+        return self.__repr__()
+
     def __repr__(self):
         return "(name=%r, version=%r, _machine=%r, _mpy=%r, _build=%r)" % tuple(self)
 

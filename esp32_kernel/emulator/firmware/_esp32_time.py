@@ -25,7 +25,7 @@ def time_ns():
 def gmtime(secs=None):
     if secs is None:
         secs = time()
-    return _builtin.gmtime(int(secs) + 946684800)
+    return _builtin.gmtime(int(secs) + 946684800)[:8]
 
 
 localtime = gmtime

@@ -478,6 +478,9 @@ class PWM:
             owner = [c for c, p in _pwm_channels.items() if p == self._pin]
             if owner:
                 channel = owner[0]
+                previous = PWM._by_pin.get(self._pin)
+                if previous is not None and previous is not self:
+                    self._timer = previous._timer  # the channel keeps its timer (and frequency)
             else:
                 free = [c for c in range(_PWM_CHANNELS) if c not in _pwm_channels]
                 if not free:
@@ -677,7 +680,7 @@ class Timer:
         return _bench.call("timer_value", self._key)
 
     def __repr__(self):
-        return "Timer(%u, mode=%s, period=%lu)" % (self._key, "PERIODIC" if self._repeat else "ONE_SHOT", self._period_us // 1000)
+        return "Timer(%d, mode=%s, period=%d)" % (self._key, "PERIODIC" if self._repeat else "ONE_SHOT", self._period_us // 1000)
 
 
 # -- WDT

@@ -1,0 +1,572 @@
+"""The bench: the physical world around the emulated ESP32, as a Python model.
+
+It holds what the chip drives (pin modes, output levels, PWM, DAC) and what the world drives
+(levels set from outside, analog sources, push buttons, potentiometers, a thermistor, wires,
+WiFi access points), and resolves them into the level and voltage of every GPIO. It does no
+I/O: the supervisor feeds it the board's requests and the control channel's commands, and
+it reports back through two callbacks: `to_board(line)` (an interrupt for the board:
+"irq PIN") and `on_event(dict)` (every change, for the control channel's event stream).
+
+Its world outlives the board's runs; `board_reset()` forgets what the chip had configured,
+as a reset does.
+"""
+
+from __future__ import annotations
+
+import math
+import random
+import time
+from dataclasses import dataclass, field
+from typing import Callable
+
+GPIOS = tuple(range(0, 24)) + (25, 26, 27) + tuple(range(32, 40))
+INPUT_ONLY = range(34, 40)
+FLASH_PINS = range(6, 12)
+VDD = 3.3
+LOGIC_HIGH_V = 0.75 * VDD  # ESP32 VIH
+LOGIC_LOW_V = 0.25 * VDD  # ESP32 VIL
+
+# Pin modes as machine.Pin has them (ESP-IDF gpio_mode_t bits: 1 input, 2 output, 4 open drain)
+MODE_IN, MODE_OUT, MODE_OPEN_DRAIN = 1, 3, 7
+PULL_DOWN, PULL_UP = 1, 2
+IRQ_RISING, IRQ_FALLING = 1, 2
+
+SOURCE_KINDS = ("constant", "sine", "square", "triangle", "noise", "walk")
+
+
+class BenchError(ValueError):
+    """A control command that cannot be done; its text is the reply's error."""
+
+
+@dataclass
+class Source:
+    """An analog voltage source: what an ADC pin is connected to."""
+
+    kind: str
+    offset: float = 1.65  # V: the constant's value, or the waveform's centre
+    amplitude: float = 1.0  # V (peak) for waveforms; standard deviation for noise; step for walk
+    freq: float = 1.0  # Hz
+    started: float = 0.0
+    _walk: float = field(default=0.0, repr=False)
+    _walk_at: float = field(default=0.0, repr=False)
+
+    def volts(self, now: float, rng: random.Random) -> float:
+        t = now - self.started
+        kind = self.kind
+        if kind == "constant":
+            v = self.offset
+        elif kind == "sine":
+            v = self.offset + self.amplitude * math.sin(2 * math.pi * self.freq * t)
+        elif kind == "square":
+            v = self.offset + (self.amplitude if (t * self.freq) % 1.0 < 0.5 else -self.amplitude)
+        elif kind == "triangle":
+            phase = (t * self.freq) % 1.0
+            v = self.offset + self.amplitude * (4 * phase - 1 if phase < 0.5 else 3 - 4 * phase)
+        elif kind == "noise":
+            v = rng.gauss(self.offset, self.amplitude)
+        else:  # walk: a random walk around offset, one step of `amplitude` volts per 1/freq s
+            steps = int((now - self._walk_at) * self.freq) if self._walk_at else 0
+            if not self._walk_at:
+                self._walk, self._walk_at = self.offset, now
+            for _ in range(min(steps, 1000)):
+                self._walk += rng.choice((-1, 1)) * self.amplitude
+            if steps:
+                self._walk_at += steps / self.freq
+            v = self._walk
+        return min(max(v, 0.0), VDD)
+
+    def describe(self) -> dict:
+        return {"kind": self.kind, "offset": self.offset, "amplitude": self.amplitude, "freq": self.freq}
+
+
+@dataclass
+class ChipPin:
+    """What the chip has configured on one GPIO (forgotten at reset)."""
+
+    mode: int = 0  # 0: not configured (input, no pulls, as after reset)
+    pull: int = 0
+    out: int = 0
+    irq: int = 0
+    pwm: tuple[int, int] | None = None  # (freq, duty_u16)
+    dac: int | None = None  # 0..255
+
+
+@dataclass
+class AccessPoint:
+    ssid: str
+    password: str = ""
+    bssid: str = ""
+    channel: int = 6
+    rssi: int = -60
+    authmode: int = 3  # WPA2_PSK; 0 for open
+
+    def describe(self, rssi: int) -> dict:
+        return {"ssid": self.ssid, "bssid": self.bssid, "channel": self.channel, "rssi": rssi, "authmode": self.authmode, "hidden": False}
+
+
+class Bench:
+    def __init__(
+        self,
+        to_board: Callable[[str], None] = lambda line: None,
+        on_event: Callable[[dict], None] = lambda event: None,
+        call_later: Callable[[float, Callable[[], None]], object] | None = None,
+        clock: Callable[[], float] = time.monotonic,
+        seed: int | None = None,
+    ):
+        self.to_board = to_board
+        self.on_event = on_event
+        self._call_later = call_later
+        self.clock = clock
+        self.rng = random.Random(seed)
+        self.chip: dict[int, ChipPin] = {}
+        self.driven: dict[int, int] = {}  # levels set from outside (set_pin)
+        self.sources: dict[int, Source] = {}
+        self.buttons: dict[int, dict] = {}  # pin -> {"pressed": bool, "active_low": bool}
+        self.pots: dict[int, float] = {}  # pin -> position 0..1 (a divider across 3V3)
+        self.thermistors: dict[int, dict] = {}  # pin -> {"celsius", "r25", "beta", "r_fixed"}
+        self.leds: dict[int, dict] = {}  # pin -> {"active_low"}
+        self.wires: dict[int, int] = {}  # destination pin -> source pin
+        self.access_points: dict[str, AccessPoint] = {}
+        self.touch: dict[int, int] = {}
+        self.rtc_base_ns: int | None = None
+        self.rtc_memory = b""
+        self.neopixels: dict[int, list] = {}
+        self._levels: dict[int, int] = {}
+        self._led_state: dict[int, float] = {}
+
+    # -- resolving the world into levels and voltages
+
+    def _chip(self, pin: int) -> ChipPin:
+        chip = self.chip.get(pin)
+        if chip is None:
+            chip = self.chip[pin] = ChipPin()
+        return chip
+
+    def _drives(self, pin: int) -> bool:
+        chip = self.chip.get(pin)
+        return chip is not None and (chip.mode & 2 != 0 or chip.pwm is not None or chip.dac is not None)
+
+    def _output_volts(self, pin: int) -> float | None:
+        """The voltage the chip itself puts on a pin, or None if it does not drive it."""
+        chip = self.chip.get(pin)
+        if chip is None:
+            return None
+        if chip.dac is not None:
+            return chip.dac * VDD / 255
+        if chip.pwm is not None:
+            return chip.pwm[1] / 65535 * VDD  # the average: what an RC filter or an ADC sees
+        if chip.mode == MODE_OUT:
+            return VDD if chip.out else 0.0
+        if chip.mode == MODE_OPEN_DRAIN and not chip.out:
+            return 0.0
+        return None
+
+    def _external_volts(self, pin: int, now: float) -> float | None:
+        """The voltage the world puts on a pin, or None if nothing drives it."""
+        source = self.wires.get(pin)
+        if source is not None:
+            v = self._output_volts(source)
+            if v is not None:
+                return v
+        button = self.buttons.get(pin)
+        if button is not None and button["pressed"]:
+            return 0.0 if button["active_low"] else VDD
+        if pin in self.driven:
+            return VDD if self.driven[pin] else 0.0
+        if pin in self.sources:
+            return self.sources[pin].volts(now, self.rng)
+        if pin in self.pots:
+            return self.pots[pin] * VDD
+        if pin in self.thermistors:
+            return self._thermistor_volts(self.thermistors[pin])
+        return None
+
+    @staticmethod
+    def _thermistor_volts(t: dict) -> float:
+        # NTC from the pin to GND, fixed resistor from 3V3 to the pin.
+        kelvin = t["celsius"] + 273.15
+        r = t["r25"] * math.exp(t["beta"] * (1 / kelvin - 1 / 298.15))
+        return VDD * r / (r + t["r_fixed"])
+
+    def volts(self, pin: int, now: float | None = None) -> float:
+        now = self.clock() if now is None else now
+        own = self._output_volts(pin)
+        if own is not None:
+            return own
+        ext = self._external_volts(pin, now)
+        if ext is not None:
+            return ext
+        chip = self.chip.get(pin)
+        if chip is not None and chip.mode in (MODE_OPEN_DRAIN,) and pin not in INPUT_ONLY and chip.pull & PULL_UP:
+            return VDD
+        if chip is not None and pin not in INPUT_ONLY:
+            if chip.pull & PULL_UP:
+                return VDD
+            if chip.pull & PULL_DOWN:
+                return 0.0
+        return 0.0  # floating: reads low here (a real pin may read anything)
+
+    def level(self, pin: int, now: float | None = None) -> int:
+        chip = self.chip.get(pin)
+        if chip is not None and chip.pwm is not None:
+            return 1 if chip.pwm[1] >= 32768 else 0
+        return 1 if self.volts(pin, now) >= VDD / 2 else 0
+
+    def _changed(self, pins=None) -> None:
+        """Something changed: report level changes and fire the board's pin interrupts."""
+        now = self.clock()
+        candidates = GPIOS if pins is None else pins
+        for pin in candidates:
+            new = self.level(pin, now)
+            old = self._levels.get(pin)
+            if old == new:
+                continue
+            self._levels[pin] = new
+            if old is None:
+                continue
+            self.on_event({"event": "pin", "pin": pin, "level": new, "t": round(now, 6)})
+            chip = self.chip.get(pin)
+            if chip is not None and chip.irq and ((new and chip.irq & IRQ_RISING) or (not new and chip.irq & IRQ_FALLING)):
+                self.to_board(f"irq {pin}")
+        self._update_leds()
+
+    def _dependents(self, pin: int) -> list[int]:
+        return [pin] + [dest for dest, src in self.wires.items() if src == pin]
+
+    def _update_leds(self) -> None:
+        for pin, led in self.leds.items():
+            chip = self.chip.get(pin)
+            if chip is not None and chip.pwm is not None:
+                duty = chip.pwm[1] / 65535
+            else:
+                duty = float(self.level(pin))
+            brightness = round(1 - duty if led["active_low"] else duty, 4)
+            if self._led_state.get(pin) != brightness:
+                self._led_state[pin] = brightness
+                self.on_event({"event": "led", "pin": pin, "name": led["name"], "brightness": brightness})
+
+    def snapshot_levels(self) -> None:
+        now = self.clock()
+        for pin in GPIOS:
+            self._levels[pin] = self.level(pin, now)
+
+    # -- the board's side
+
+    def board_reset(self) -> None:
+        """The chip was reset: its pin configuration, PWM and DAC outputs are gone."""
+        self.chip.clear()
+        self._changed()
+
+    def board_request(self, words: list[str]):
+        """One request from the board's firmware; returns the answer (JSON-able) or None."""
+        command, args = words[0], words[1:]
+        handler = getattr(self, "_board_" + command, None)
+        if handler is None:
+            raise BenchError(f"unknown board request {command!r}")
+        return handler(*args)
+
+    def _board_pin_get(self, pin):
+        return self.level(int(pin))
+
+    def _board_pin_out(self, pin, value):
+        pin = int(pin)
+        self._chip(pin).out = int(value)
+        self._changed(self._dependents(pin))
+
+    def _board_pin_mode(self, pin, mode, pull):
+        pin, mode, pull = int(pin), int(mode), int(pull)
+        chip = self._chip(pin)
+        if mode != -1:
+            chip.mode = mode
+            chip.pwm = None
+            chip.dac = None
+        if pull != -1:
+            chip.pull = pull
+        self._changed(self._dependents(pin))
+
+    def _board_pin_drive(self, pin, drive):
+        return None
+
+    def _board_pin_hold(self, pin, hold):
+        return None
+
+    def _board_pin_irq(self, pin, trigger):
+        self._chip(int(pin)).irq = int(trigger)
+        self._levels[int(pin)] = self.level(int(pin))
+
+    def _board_pin_wake(self, pin, level):
+        return None
+
+    def _board_volts(self, pin):
+        return round(self.volts(int(pin)), 6)
+
+    def _board_adc_attach(self, pin):
+        return None
+
+    def _board_dac(self, pin, value):
+        pin = int(pin)
+        chip = self._chip(pin)
+        chip.dac = int(value)
+        self.on_event({"event": "dac", "pin": pin, "value": chip.dac, "volts": round(chip.dac * VDD / 255, 4)})
+        self._changed(self._dependents(pin))
+
+    def _board_pwm(self, pin, freq, duty_u16):
+        pin = int(pin)
+        chip = self._chip(pin)
+        chip.pwm = (int(freq), int(duty_u16))
+        self.on_event({"event": "pwm", "pin": pin, "freq": chip.pwm[0], "duty_u16": chip.pwm[1]})
+        self._changed(self._dependents(pin))
+
+    def _board_pwm_off(self, pin):
+        pin = int(pin)
+        self._chip(pin).pwm = None
+        self.on_event({"event": "pwm", "pin": pin, "freq": 0, "duty_u16": 0})
+        self._changed(self._dependents(pin))
+
+    def _board_board_pins(self):
+        return {}
+
+    def _board_touch(self, pin):
+        return self.touch.get(int(pin), 600)
+
+    def _board_rtc_base_ns(self, value=None):
+        if value is not None:
+            self.rtc_base_ns = int(value)
+            return None
+        if self.rtc_base_ns is None:  # power-on: the RTC starts at 2000-01-01 00:00:00
+            self.rtc_base_ns = time.time_ns()
+        return self.rtc_base_ns
+
+    def _board_rtc_us(self):
+        return ((time.time_ns() - self._board_rtc_base_ns()) // 1000) % 1_000_000
+
+    def _board_rtc_memory(self, data=None):
+        if data is None:
+            return self.rtc_memory.hex()
+        self.rtc_memory = b"" if data == "-" else bytes.fromhex(data)
+        return None
+
+    def _board_bitstream(self, pin, data):
+        pin = int(pin)
+        raw = bytes.fromhex(data)
+        pixels = [list(raw[i : i + 3]) for i in range(0, len(raw) - 2, 3)]  # as sent: G, R, B
+        self.neopixels[pin] = [[g_r_b[1], g_r_b[0], g_r_b[2]] for g_r_b in pixels]
+        self.on_event({"event": "neopixel", "pin": pin, "pixels": self.neopixels[pin]})
+
+    def _board_wifi_active(self, on):
+        self.on_event({"event": "wifi", "active": bool(int(on))})
+
+    def _board_wifi_scan(self):
+        return [ap.describe(self._rssi(ap)) for ap in self.access_points.values()]
+
+    def _board_wifi_connect(self, ssid_hex, password_hex):
+        """The outcome of a station's connect: [status, delay_s, ap or None]."""
+        ssid = bytes.fromhex(ssid_hex).decode(errors="replace")
+        password = bytes.fromhex(password_hex).decode(errors="replace")
+        ap = self.access_points.get(ssid)
+        if ap is None:
+            return [201, 2.5 + self.rng.random(), None]  # NO_AP_FOUND after a scan's worth
+        if ap.authmode and ap.password != password:
+            return [202, 1.0 + self.rng.random() * 0.5, None]  # WRONG_PASSWORD after the handshake
+        return [1010, 0.8 + self.rng.random() * 0.7, ap.describe(self._rssi(ap))]  # GOT_IP
+
+    def _board_wifi_rssi(self, ssid_hex):
+        ap = self.access_points.get(bytes.fromhex(ssid_hex).decode(errors="replace"))
+        return None if ap is None else self._rssi(ap)
+
+    def _rssi(self, ap: AccessPoint) -> int:
+        return int(round(ap.rssi + self.rng.gauss(0, 2)))
+
+    # -- the world's side: control commands
+
+    def control(self, words: list[str]) -> dict:
+        command = words[0]
+        handler = getattr(self, "_control_" + command.replace("-", "_"), None)
+        if handler is None:
+            raise BenchError(f"unknown command {command!r}")
+        try:
+            return handler(*words[1:]) or {}
+        except TypeError as error:
+            raise BenchError(f"{command}: wrong arguments ({error})") from None
+
+    @staticmethod
+    def _gpio(text: str) -> int:
+        try:
+            pin = int(text)
+        except ValueError:
+            raise BenchError(f"not a GPIO number: {text!r}") from None
+        if pin not in GPIOS:
+            raise BenchError(f"GPIO {pin} does not exist on an ESP32 (valid: 0-23, 25-27, 32-39)")
+        return pin
+
+    def _control_set_pin(self, pin, level):
+        """set_pin PIN 0|1|float: drive a pin from outside (float: release it)."""
+        pin = self._gpio(pin)
+        if level in ("float", "none", "-"):
+            self.driven.pop(pin, None)
+        else:
+            self.driven[pin] = 1 if int(level) else 0
+        self._changed()
+        return {"pin": pin, "level": self.level(pin)}
+
+    def _control_get_pin(self, pin):
+        pin = self._gpio(pin)
+        chip = self.chip.get(pin)
+        return {
+            "pin": pin, "level": self.level(pin), "volts": round(self.volts(pin), 4),
+            "mode": {0: None, MODE_IN: "in", MODE_OUT: "out", MODE_OPEN_DRAIN: "open_drain"}.get(chip.mode if chip else 0, "other"),
+            "pull": {0: None, PULL_UP: "up", PULL_DOWN: "down"}.get(chip.pull if chip else 0, "both"),
+            "irq": chip.irq if chip else 0,
+            "pwm": list(chip.pwm) if chip and chip.pwm else None,
+            "dac": chip.dac if chip else None,
+        }  # fmt: skip
+
+    def _control_pins(self):
+        return {"pins": {str(p): self.level(p) for p in GPIOS}}
+
+    def _control_set_source(self, pin, kind, *params):
+        """set_source PIN KIND [OFFSET [AMPLITUDE [FREQ]]] (volts, volts, Hz); KIND none removes it."""
+        pin = self._gpio(pin)
+        if kind in ("none", "off"):
+            self.sources.pop(pin, None)
+            self._changed()
+            return {"pin": pin, "source": None}
+        if kind not in SOURCE_KINDS:
+            raise BenchError(f"unknown source kind {kind!r}; kinds: {', '.join(SOURCE_KINDS)}")
+        values = [float(p) for p in params]
+        source = Source(kind, *values[:3], started=self.clock())
+        if kind == "constant" and not values:
+            raise BenchError("set_source PIN constant VOLTS")
+        if not 0 <= source.offset <= VDD:
+            raise BenchError(f"offset {source.offset} V is outside 0..{VDD} V")
+        self.sources[pin] = source
+        self._changed()
+        return {"pin": pin, "source": source.describe()}
+
+    def _control_set_volts(self, pin, volts):
+        return self._control_set_source(pin, "constant", volts)
+
+    def _control_get_volts(self, pin):
+        pin = self._gpio(pin)
+        return {"pin": pin, "volts": round(self.volts(pin), 6)}
+
+    def _control_add_button(self, pin, polarity="active_low"):
+        """add_button PIN [active_low|active_high]: a push button from the pin to GND (or 3V3)."""
+        pin = self._gpio(pin)
+        self.buttons[pin] = {"pressed": False, "active_low": polarity != "active_high"}
+        self._changed()
+        return {"pin": pin, "button": self.buttons[pin]}
+
+    def _control_press(self, pin, ms="100"):
+        """press PIN [MS]: press the button on PIN and release it after MS (0: hold it down)."""
+        pin = self._gpio(pin)
+        if pin not in self.buttons:
+            self.buttons[pin] = {"pressed": False, "active_low": True}
+        self.buttons[pin]["pressed"] = True
+        self._changed()
+        ms = float(ms)
+        if ms > 0 and self._call_later is not None:
+            self._call_later(ms / 1000, lambda: self._control_release(str(pin)))
+        return {"pin": pin, "pressed": True, "release_after_ms": ms}
+
+    def _control_release(self, pin):
+        pin = self._gpio(pin)
+        if pin in self.buttons:
+            self.buttons[pin]["pressed"] = False
+            self._changed()
+        return {"pin": pin, "pressed": False}
+
+    def _control_add_pot(self, pin, position="0.5"):
+        """add_pot PIN [POSITION]: a potentiometer's wiper (0..1 of 3V3) on PIN."""
+        pin = self._gpio(pin)
+        position = float(position)
+        if not 0 <= position <= 1:
+            raise BenchError("a potentiometer's position is from 0 to 1")
+        self.pots[pin] = position
+        self._changed()
+        return {"pin": pin, "position": position, "volts": round(position * VDD, 4)}
+
+    _control_set_pot = _control_add_pot
+
+    def _control_add_thermistor(self, pin, celsius="25", r25="10000", beta="3950", r_fixed="10000"):
+        """add_thermistor PIN [CELSIUS [R25 [BETA [R_FIXED]]]]: NTC to GND, R_FIXED to 3V3."""
+        pin = self._gpio(pin)
+        self.thermistors[pin] = {"celsius": float(celsius), "r25": float(r25), "beta": float(beta), "r_fixed": float(r_fixed)}
+        self._changed()
+        return {"pin": pin, "volts": round(self._thermistor_volts(self.thermistors[pin]), 4)}
+
+    def _control_set_temperature(self, pin, celsius):
+        pin = self._gpio(pin)
+        if pin not in self.thermistors:
+            raise BenchError(f"no thermistor on GPIO {pin}; add_thermistor {pin} first")
+        self.thermistors[pin]["celsius"] = float(celsius)
+        self._changed()
+        return {"pin": pin, "volts": round(self._thermistor_volts(self.thermistors[pin]), 4)}
+
+    def _control_add_led(self, pin, name=None, polarity="active_high"):
+        """add_led PIN [NAME [active_high|active_low]]: an LED whose brightness follows the pin (and PWM)."""
+        pin = self._gpio(pin)
+        self.leds[pin] = {"name": name or f"LED{pin}", "active_low": polarity == "active_low"}
+        self._led_state.pop(pin, None)
+        self._update_leds()
+        return {"pin": pin, "led": self.leds[pin]}
+
+    def _control_leds(self):
+        self._update_leds()
+        return {"leds": {str(p): {"name": led["name"], "brightness": self._led_state.get(p, 0.0)} for p, led in self.leds.items()}}
+
+    def _control_wire(self, source, destination):
+        """wire FROM TO: connect an output (or DAC) pin to another pin."""
+        source, destination = self._gpio(source), self._gpio(destination)
+        if source == destination:
+            raise BenchError("a wire needs two different pins")
+        self.wires[destination] = source
+        self._changed()
+        return {"from": source, "to": destination}
+
+    def _control_unwire(self, destination):
+        destination = self._gpio(destination)
+        self.wires.pop(destination, None)
+        self._changed()
+        return {"to": destination}
+
+    def _control_remove(self, pin):
+        """remove PIN: take every part, source, wire and outside drive off PIN."""
+        pin = self._gpio(pin)
+        for table in (self.driven, self.sources, self.buttons, self.pots, self.thermistors, self.leds, self.wires):
+            table.pop(pin, None)
+        self._changed()
+        return {"pin": pin}
+
+    def _control_set_touch(self, pin, value):
+        pin = self._gpio(pin)
+        self.touch[pin] = int(value)
+        return {"pin": pin, "touch": self.touch[pin]}
+
+    def _control_add_ap(self, ssid, password="", rssi="-60", channel="6"):
+        """add_ap SSID [PASSWORD [RSSI [CHANNEL]]]: a WiFi access point (no password: open)."""
+        password = "" if password == "-" else password
+        bssid = ":".join(f"{b:02x}" for b in bytes([0x02]) + self.rng.randbytes(5))
+        self.access_points[ssid] = AccessPoint(ssid, password, bssid, int(channel), int(rssi), 3 if password else 0)
+        return {"ap": self.access_points[ssid].describe(int(rssi))}
+
+    def _control_remove_ap(self, ssid):
+        return {"removed": self.access_points.pop(ssid, None) is not None}
+
+    def _control_aps(self):
+        return {"aps": [ap.describe(ap.rssi) for ap in self.access_points.values()]}
+
+    def _control_neopixels(self, pin):
+        return {"pin": int(pin), "pixels": self.neopixels.get(int(pin), [])}
+
+    def _control_describe(self):
+        return {
+            "driven": {str(p): v for p, v in self.driven.items()},
+            "sources": {str(p): s.describe() for p, s in self.sources.items()},
+            "buttons": {str(p): b for p, b in self.buttons.items()},
+            "pots": {str(p): v for p, v in self.pots.items()},
+            "thermistors": {str(p): t for p, t in self.thermistors.items()},
+            "leds": {str(p): led for p, led in self.leds.items()},
+            "wires": {str(d): s for d, s in self.wires.items()},
+            "aps": [ap.ssid for ap in self.access_points.values()],
+        }

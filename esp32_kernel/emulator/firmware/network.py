@@ -1,0 +1,226 @@
+"""network, as an ESP32 under MicroPython v1.24 shows it: WLAN against the bench's access points.
+
+Messages and status codes follow ports/esp32/network_wlan.c and network_common.c. A station's
+connect() returns at once, as on a board; status() goes CONNECTING then GOT_IP, or
+STAT_WRONG_PASSWORD / STAT_NO_AP_FOUND, after delays the bench picks. No packets flow: the
+emulator's sockets are the host's (see README-section.md).
+"""
+
+import time
+
+import _esp32_bench
+import _esp32_supervisor
+
+STA_IF = 0
+AP_IF = 1
+STAT_IDLE = 1000
+STAT_CONNECTING = 1001
+STAT_GOT_IP = 1010
+STAT_BEACON_TIMEOUT = 200
+STAT_NO_AP_FOUND = 201
+STAT_WRONG_PASSWORD = 202
+STAT_ASSOC_FAIL = 203
+STAT_HANDSHAKE_TIMEOUT = 204
+AUTH_OPEN = 0
+AUTH_WEP = 1
+AUTH_WPA_PSK = 2
+AUTH_WPA2_PSK = 3
+AUTH_WPA_WPA2_PSK = 4
+AUTH_WPA2_ENTERPRISE = 5
+AUTH_WPA3_PSK = 6
+AUTH_WPA2_WPA3_PSK = 7
+PHY_LAN8720 = 1
+MODE_11B = 1
+MODE_11G = 2
+MODE_11N = 4
+MODE_LR = 8
+
+_hostname = "mpy-esp32"
+
+
+def hostname(name=None):
+    global _hostname
+    if name is None:
+        return _hostname
+    _hostname = str(name)
+
+
+def country(code=None):
+    return "01" if code is None else None
+
+
+def _hex(text):
+    return (text.encode() if isinstance(text, str) else bytes(text)).hex() or "-"
+
+
+class WLAN:
+    _all = {}
+
+    def __new__(cls, interface=STA_IF):
+        if interface not in (STA_IF, AP_IF):
+            raise ValueError("invalid WLAN interface identifier")
+        self = WLAN._all.get(interface)
+        if self is None:
+            self = object.__new__(cls)
+            self._if = interface
+            self._active = False
+            self._ssid = None
+            self._outcome = None
+            self._started = 0
+            self._txpower = 20.0
+            mac = bytearray(_esp32_supervisor.unique_id)
+            mac[5] = (mac[5] + interface) & 0xFF
+            self._mac = bytes(mac)
+            self._ap_ssid = "ESP_%02X%02X%02X" % (mac[3], mac[4], mac[5])
+            self._ap_key = ""
+            self._ap_channel = 1
+            self._ap_authmode = AUTH_OPEN
+            WLAN._all[interface] = self
+        return self
+
+    def __init__(self, interface=STA_IF):
+        pass
+
+    def active(self, value=None):
+        if value is None:
+            return self._active
+        self._active = bool(value)
+        if not self._active:
+            self._ssid = self._outcome = None
+        _esp32_bench.wifi_active = any(w._active for w in WLAN._all.values())
+        _esp32_bench.send("wifi_active", int(_esp32_bench.wifi_active))
+        return None
+
+    def _require(self, interface):
+        if self._if != interface:
+            raise OSError("STA required" if interface == STA_IF else "AP required")
+
+    def scan(self):
+        if not (self._if == STA_IF and self._active):
+            raise OSError("STA must be active")
+        time.sleep_ms(1500)  # a blocking all-channel scan takes about this long
+        return [
+            (ap["ssid"].encode(), bytes(int(b, 16) for b in ap["bssid"].split(":")), ap["channel"], ap["rssi"], ap["authmode"], False)
+            for ap in _esp32_bench.call("wifi_scan")
+        ]
+
+    def connect(self, ssid=None, key=None, *, bssid=None, **kwargs):
+        self._require(STA_IF)
+        if not self._active:
+            raise OSError("Wifi Not Started")
+        if ssid is None:
+            ssid = self._ssid or ""
+        self._ssid = ssid
+        self._outcome = _esp32_bench.call("wifi_connect", _hex(ssid), _hex(key or ""))
+        self._started = time.ticks_ms()
+
+    def disconnect(self):
+        self._outcome = None
+
+    def _state(self):
+        if not self._active or self._outcome is None:
+            return STAT_IDLE
+        status, delay_s, _ = self._outcome
+        if time.ticks_diff(time.ticks_ms(), self._started) < int(delay_s * 1000):
+            return STAT_CONNECTING
+        return status
+
+    def status(self, param=None):
+        if param is None:
+            return self._state() if self._if == STA_IF else None
+        if param == "rssi":
+            self._require(STA_IF)
+            if self._state() != STAT_GOT_IP:
+                raise OSError("Wifi Not Connected")
+            rssi = _esp32_bench.call("wifi_rssi", _hex(self._ssid))
+            if rssi is None:
+                raise OSError("Wifi Not Connected")
+            return rssi
+        if param == "stations":
+            self._require(AP_IF)
+            return []
+        raise ValueError("unknown status param")
+
+    def isconnected(self):
+        if self._if == STA_IF:
+            return self._state() == STAT_GOT_IP
+        return False
+
+    def _addresses(self):
+        if self._if == AP_IF:
+            return ("192.168.4.1", "255.255.255.0", "192.168.4.1", "0.0.0.0")
+        if self._state() == STAT_GOT_IP:
+            host = 100 + self._mac[5] % 100
+            return ("192.168.1.%d" % host, "255.255.255.0", "192.168.1.1", "192.168.1.1")
+        return ("0.0.0.0", "0.0.0.0", "0.0.0.0", "0.0.0.0")
+
+    def ifconfig(self, config=None):
+        if config is None:
+            return self._addresses()
+        return None
+
+    def ipconfig(self, *args, **kwargs):
+        if args:
+            if len(args) > 1:
+                raise TypeError("must query one param")
+            ip, mask, gw, dns = self._addresses()
+            if args[0] == "addr4":
+                return (ip, mask)
+            if args[0] == "gw4":
+                return gw
+            if args[0] == "dhcp4":
+                return True
+            raise ValueError("unexpected key")
+        return None
+
+    def config(self, *args, **kwargs):
+        if args and kwargs:
+            raise TypeError("either pos or kw args are allowed")
+        if kwargs:
+            for key, value in kwargs.items():
+                if key == "mac":
+                    if len(value) != 6:
+                        raise ValueError("invalid buffer length")
+                    self._mac = bytes(value)
+                elif key in ("ssid", "essid"):
+                    if self._if == AP_IF:
+                        self._ap_ssid = str(value)
+                    else:
+                        self._ssid = str(value)
+                elif key in ("key", "password"):
+                    self._ap_key = str(value)
+                elif key == "channel":
+                    self._ap_channel = int(value)
+                elif key in ("authmode", "security"):
+                    self._ap_authmode = int(value)
+                elif key in ("hostname", "dhcp_hostname"):
+                    hostname(value)
+                elif key == "txpower":
+                    self._txpower = int(float(value) * 4) * 0.25
+                elif key in ("reconnects", "max_clients", "hidden", "pm", "protocol"):
+                    pass
+                else:
+                    raise ValueError("unknown config param")
+            return None
+        if len(args) != 1:
+            raise TypeError("can query only one param")
+        key = args[0]
+        if key == "mac":
+            return self._mac
+        if key in ("ssid", "essid"):
+            return self._ap_ssid if self._if == AP_IF else (self._ssid or "")
+        if key == "channel":
+            if self._if == AP_IF:
+                return self._ap_channel
+            return self._outcome[2]["channel"] if self._outcome and self._outcome[2] else 0
+        if key in ("hostname", "dhcp_hostname"):
+            return _hostname
+        if key in ("authmode", "security"):
+            return self._ap_authmode
+        if key == "txpower":
+            return self._txpower
+        if key == "reconnects":
+            return -1
+        if key == "pm":
+            return 1
+        raise ValueError("unknown config param")

@@ -1,0 +1,264 @@
+/**
+ * The comm protocol between the lab extension and the ESP32 kernel
+ * (esp32_kernel/labcomm.py), and the pure logic around it: no JupyterLab imports here,
+ * so it is unit-tested on its own.
+ */
+
+/** The comm target the kernel registers. */
+export const COMM_TARGET = 'esp32_kernel.board';
+
+/** The kernelspec name of the ESP32 kernel. */
+export const KERNEL_NAME = 'esp32';
+
+/** How long a command may take before the front end gives up waiting (ms). */
+export const REPLY_TIMEOUT = 60_000;
+
+export interface IFirmware {
+  sysname: string;
+  release: string;
+  version: string;
+  machine: string;
+}
+
+/** What the kernel says about its board. */
+export interface IBoardState {
+  connected: boolean;
+  kind: 'board' | 'emulator' | null;
+  description: string;
+  port: string | null;
+  baud: number | null;
+  lost: string | null;
+  error: string | null;
+  firmware: IFirmware | null;
+  free_heap: number | null;
+  busy: boolean;
+  pending: string | null;
+  starting: boolean;
+}
+
+export interface IPort {
+  device: string;
+  description: string;
+  vid_pid: string;
+  bridge: string | null;
+}
+
+export interface IReply {
+  type: 'reply';
+  id: string;
+  ok: boolean;
+  message: string;
+  ports?: IPort[];
+}
+
+export interface IStateMessage {
+  type: 'state';
+  state: IBoardState;
+}
+
+export type Command =
+  | 'refresh'
+  | 'ports'
+  | 'connect'
+  | 'disconnect'
+  | 'soft_reset'
+  | 'hard_reset'
+  | 'interrupt';
+
+/** The words a user sees for each command, e.g. in a notification. */
+export const COMMAND_LABELS: Record<Command, string> = {
+  refresh: 'Refresh',
+  ports: 'List ports',
+  connect: 'Connect',
+  disconnect: 'Disconnect',
+  soft_reset: 'Soft reset',
+  hard_reset: 'Hard reset',
+  interrupt: 'Interrupt'
+};
+
+/** Free heap as a person reads it: "66.3 KB free". */
+export function formatHeap(bytes: number | null | undefined): string {
+  if (bytes === null || bytes === undefined || !Number.isFinite(bytes)) {
+    return '';
+  }
+  if (bytes < 1024) {
+    return `${bytes} B free`;
+  }
+  const kb = bytes / 1024;
+  return `${kb >= 100 ? kb.toFixed(0) : kb.toFixed(1)} KB free`;
+}
+
+/** "MicroPython 1.24.0" from the board's os.uname(). */
+export function formatFirmware(firmware: IFirmware | null | undefined): string {
+  if (!firmware) {
+    return '';
+  }
+  return `MicroPython ${firmware.release}`;
+}
+
+/** The activity word: what the board is doing now. */
+export function activity(state: IBoardState | null): string {
+  if (!state) {
+    return 'no kernel';
+  }
+  if (state.starting) {
+    return 'connecting';
+  }
+  if (state.pending) {
+    return `${COMMAND_LABELS[state.pending as Command] ?? state.pending}…`.toLowerCase();
+  }
+  if (state.lost) {
+    return 'link lost';
+  }
+  if (!state.connected) {
+    return 'not connected';
+  }
+  return state.busy ? 'busy' : 'idle';
+}
+
+/** A short name for the connection: "Emulator", "ESP32 /dev/ttyUSB0", "No board". */
+export function boardLabel(state: IBoardState | null): string {
+  if (!state || state.kind === null) {
+    return state?.starting ? 'ESP32…' : 'No board';
+  }
+  if (state.kind === 'emulator') {
+    return 'Emulated ESP32';
+  }
+  return `ESP32 ${state.port ?? ''}`.trim();
+}
+
+/** The status bar's text and tooltip for a state. */
+export function statusText(state: IBoardState | null): {
+  text: string;
+  title: string;
+} {
+  const parts = [boardLabel(state)];
+  if (state?.connected) {
+    const firmware = formatFirmware(state.firmware);
+    if (firmware) {
+      parts.push(firmware);
+    }
+    const heap = formatHeap(state.free_heap);
+    if (heap) {
+      parts.push(heap);
+    }
+  }
+  parts.push(activity(state));
+  const title = state
+    ? [
+        state.description,
+        state.port ? `port: ${state.port}${state.baud ? ` @ ${state.baud} baud` : ''}` : '',
+        state.firmware ? `firmware: ${state.firmware.version} (${state.firmware.machine})` : '',
+        state.lost ?? state.error ?? '',
+        'Click to open the ESP32 board panel'
+      ]
+        .filter(Boolean)
+        .join('\n')
+    : 'Open a notebook on the ESP32 (MicroPython) kernel';
+  return { text: parts.join(' · '), title };
+}
+
+/** Which commands make sense now; the others are shown disabled. */
+export function enabledCommands(state: IBoardState | null): Set<Command> {
+  const enabled = new Set<Command>(['ports', 'refresh']);
+  if (!state || state.pending || state.starting) {
+    return enabled;
+  }
+  if (!state.busy) {
+    enabled.add('connect');
+  }
+  if (state.kind !== null && !state.busy) {
+    enabled.add('disconnect');
+  }
+  if (state.connected) {
+    enabled.add('interrupt');
+    if (!state.busy) {
+      enabled.add('soft_reset');
+      enabled.add('hard_reset');
+    }
+  }
+  return enabled;
+}
+
+/** The part of a comm the protocol needs: a way to send data. */
+export type Send = (data: Record<string, unknown>) => void;
+
+/**
+ * One side of the conversation: sends commands with ids, matches replies to them, and
+ * hands states to a listener. It knows nothing of JupyterLab: the caller wires `send`
+ * to a comm and feeds `receive` with the comm's messages.
+ */
+export class BoardProtocol {
+  constructor(
+    private readonly send: Send,
+    private readonly onState: (state: IBoardState) => void,
+    private readonly timeout = REPLY_TIMEOUT
+  ) {}
+
+  private nextId = 0;
+  private readonly waiting = new Map<
+    string,
+    { resolve: (reply: IReply) => void; timer: ReturnType<typeof setTimeout> }
+  >();
+
+  /** The latest state the kernel sent, if any. */
+  state: IBoardState | null = null;
+
+  /** Send a command; resolves with the kernel's reply (never rejects: a failure is a reply). */
+  request(command: Command, args: Record<string, unknown> = {}): Promise<IReply> {
+    const id = `${command}-${++this.nextId}`;
+    return new Promise<IReply>(resolve => {
+      const timer = setTimeout(() => {
+        this.waiting.delete(id);
+        resolve({
+          type: 'reply',
+          id,
+          ok: false,
+          message: `no answer from the kernel to ${command} within ${Math.round(this.timeout / 1000)} s`
+        });
+      }, this.timeout);
+      this.waiting.set(id, { resolve, timer });
+      try {
+        this.send({ command, id, ...args });
+      } catch (error) {
+        clearTimeout(timer);
+        this.waiting.delete(id);
+        resolve({ type: 'reply', id, ok: false, message: `could not send ${command}: ${error}` });
+      }
+    });
+  }
+
+  /** Feed one message the kernel sent on the comm. */
+  receive(data: unknown): void {
+    if (!data || typeof data !== 'object') {
+      return;
+    }
+    const message = data as { type?: string };
+    if (message.type === 'state') {
+      this.state = (data as IStateMessage).state;
+      this.onState(this.state);
+    } else if (message.type === 'reply') {
+      const reply = data as IReply;
+      const waiter = this.waiting.get(reply.id);
+      if (waiter) {
+        clearTimeout(waiter.timer);
+        this.waiting.delete(reply.id);
+        waiter.resolve(reply);
+      }
+    }
+  }
+
+  /** The comm closed: answer every waiting request. */
+  close(reason = 'the kernel closed the connection'): void {
+    for (const [id, waiter] of this.waiting) {
+      clearTimeout(waiter.timer);
+      waiter.resolve({ type: 'reply', id, ok: false, message: reason });
+    }
+    this.waiting.clear();
+  }
+
+  /** How many requests still wait for a reply. */
+  get waitingCount(): number {
+    return this.waiting.size;
+  }
+}

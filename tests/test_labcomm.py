@@ -1,0 +1,184 @@
+"""The lab extension's comm, driven as the front end drives it: through jupyter_client."""
+
+from __future__ import annotations
+
+import queue
+import time
+import uuid
+
+import pytest
+
+from kernel_harness import HANG_GUARD, CellRun, start_kernel
+
+TARGET = "esp32_kernel.board"
+
+
+@pytest.fixture(scope="module")
+def kernel(tmp_path_factory):
+    km, kc = start_kernel(tmp_path_factory.mktemp("labcomm"))
+    yield km, kc
+    kc.stop_channels()
+    km.shutdown_kernel(now=True)
+
+
+class Comm:
+    """The front end's end of one comm: open it, send commands, read what the kernel says."""
+
+    def __init__(self, kc) -> None:
+        self.kc = kc
+        self.comm_id = uuid.uuid4().hex
+        self.seen: list[dict] = []  # comm_msg data from the kernel, in order
+        msg = kc.session.msg("comm_open", {"comm_id": self.comm_id, "target_name": TARGET, "data": {}})
+        kc.shell_channel.send(msg)
+
+    def _pump(self, timeout: float) -> dict | None:
+        try:
+            msg = self.kc.get_iopub_msg(timeout=timeout)
+        except queue.Empty:
+            return None
+        if msg["msg_type"] == "comm_msg" and msg["content"]["comm_id"] == self.comm_id:
+            data = msg["content"]["data"]
+            self.seen.append(data)
+            return data
+        if msg["msg_type"] == "comm_close" and msg["content"]["comm_id"] == self.comm_id:
+            raise AssertionError(f"the kernel closed the comm: {msg['content']}")
+        return None
+
+    def wait_for(self, predicate, what: str, timeout: float = HANG_GUARD) -> dict:
+        for data in self.seen:
+            if predicate(data):
+                return data
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            data = self._pump(max(0.05, deadline - time.monotonic()))
+            if data is not None and predicate(data):
+                return data
+        raise AssertionError(f"no {what} within {timeout} s; the kernel said: {self.seen}")
+
+    def state(self, predicate=lambda s: True, what: str = "state") -> dict:
+        return self.wait_for(lambda d: d.get("type") == "state" and predicate(d["state"]), what)["state"]
+
+    def command(self, command: str, timeout: float = HANG_GUARD, **args) -> dict:
+        request_id = uuid.uuid4().hex
+        data = {"command": command, "id": request_id, **args}
+        self.kc.shell_channel.send(self.kc.session.msg("comm_msg", {"comm_id": self.comm_id, "data": data}))
+        return self.wait_for(lambda d: d.get("type") == "reply" and d.get("id") == request_id, f"reply to {command}", timeout)
+
+    def run(self, code: str, timeout: float = HANG_GUARD) -> CellRun:
+        """run_cell, keeping the comm messages that arrive meanwhile (run_cell drops them)."""
+        kc = self.kc
+        msg_id = kc.execute(code)
+        run = CellRun({})
+        deadline = time.monotonic() + timeout
+        while True:
+            msg = kc.get_iopub_msg(timeout=max(0.1, deadline - time.monotonic()))
+            if msg["msg_type"] == "comm_msg" and msg["content"]["comm_id"] == self.comm_id:
+                self.seen.append(msg["content"]["data"])
+            elif msg["parent_header"].get("msg_id") != msg_id:
+                continue
+            elif msg["msg_type"] == "status" and msg["content"]["execution_state"] == "idle":
+                break
+            else:
+                run.messages.append(msg)
+        while True:
+            reply = kc.get_shell_msg(timeout=timeout)
+            if reply["parent_header"].get("msg_id") == msg_id:
+                run.reply = reply
+                return run
+
+    def close(self) -> None:
+        self.kc.shell_channel.send(self.kc.session.msg("comm_close", {"comm_id": self.comm_id, "data": {}}))
+
+
+@pytest.fixture
+def comm(kernel):
+    _, kc = kernel
+    c = Comm(kc)
+    c.run("1")  # the start-up connection has landed
+    yield c
+    c.close()
+
+
+def test_opening_the_comm_sends_the_state_with_firmware_and_heap(comm):
+    first = comm.state()
+    assert first["connected"] is True
+    assert first["kind"] == "emulator"
+    assert first["port"].startswith("socket://127.0.0.1:")
+    assert first["busy"] is False
+    full = comm.state(lambda s: s["firmware"] is not None and s["free_heap"] is not None, "firmware and heap")
+    assert full["firmware"]["sysname"] == "esp32"
+    assert full["firmware"]["release"].startswith("1.")
+    assert 10_000 < full["free_heap"] < 200_000
+
+
+def test_the_query_leaves_no_names_on_the_board(comm):
+    comm.state(lambda s: s["firmware"] is not None, "firmware")
+    run = comm.run("'gc' in dir(), 'os' in dir()")
+    assert run.result == "(False, False)"
+
+
+def test_busy_while_a_cell_runs_then_idle_with_the_heap_measured_again(comm):
+    comm.state(lambda s: s["free_heap"] is not None, "heap")
+    heap_before = comm.seen[-1]["state"]["free_heap"] if comm.seen[-1].get("type") == "state" else None
+    comm.seen.clear()
+    run = comm.run("big = bytearray(20000)\nimport time\ntime.sleep(0.2)")
+    assert run.status == "ok"
+    comm.state(lambda s: s["busy"], "busy state")
+    after = comm.state(lambda s: not s["busy"] and s["free_heap"] is not None and s["free_heap"] != heap_before, "new heap")
+    assert after["free_heap"] < 200_000
+    comm.run("del big")
+
+
+def test_ports_lists_this_machines_serial_ports(comm):
+    reply = comm.command("ports")
+    assert reply["ok"] is True
+    assert isinstance(reply["ports"], list)
+    for port in reply["ports"]:
+        assert set(port) == {"device", "description", "vid_pid", "bridge"}
+
+
+def test_unknown_command_is_refused_politely(comm):
+    reply = comm.command("format_the_disk")
+    assert reply["ok"] is False and "unknown command" in reply["message"]
+
+
+def test_commands_that_need_the_board_are_refused_while_a_cell_runs(comm):
+    kc = comm.kc
+    msg_id = kc.execute("import time\nfor i in range(30):\n    time.sleep(0.1)")
+    comm.state(lambda s: s["busy"], "busy state")
+    reply = comm.command("soft_reset")
+    assert reply["ok"] is False and "running a cell" in reply["message"]
+    reply = comm.command("interrupt")  # the one command meant for running code
+    assert reply["ok"] is True
+    while True:
+        msg = kc.get_shell_msg(timeout=HANG_GUARD)
+        if msg["parent_header"].get("msg_id") == msg_id:
+            break
+    assert msg["content"]["status"] == "error"
+    assert msg["content"]["ename"] == "KeyboardInterrupt"
+    comm.state(lambda s: not s["busy"], "idle state")
+
+
+def test_soft_reset_clears_the_boards_variables(comm):
+    comm.run("marker = 1")
+    reply = comm.command("soft_reset")
+    assert reply["ok"] is True, reply
+    run = comm.run("'marker' in dir()")
+    assert run.result == "False"
+
+
+def test_disconnect_then_connect_the_emulator_again(comm):
+    reply = comm.command("disconnect")
+    assert reply["ok"] is True, reply
+    comm.state(lambda s: not s["connected"] and s["kind"] is None, "disconnected state")
+    reply = comm.command("connect", port="emulator")
+    assert reply["ok"] is True, reply
+    state = comm.state(lambda s: s["connected"] and s["firmware"] is not None, "connected state with firmware")
+    assert state["kind"] == "emulator"
+    assert comm.run("1 + 1").result == "2"
+
+
+def test_connect_to_a_port_that_is_not_there_says_why(comm):
+    reply = comm.command("connect", port="socket://127.0.0.1:1")
+    assert reply["ok"] is False
+    assert "127.0.0.1:1" in reply["message"]
