@@ -25,7 +25,7 @@ install: $(STAMP)
 
 ## make lab: JupyterLab on the notebooks, on a board if one is plugged in, else the emulator
 lab: install
-	$(VENV)/bin/jupyter lab notebooks/
+	$(VENV)/bin/jupyter lab notebooks/ $(if $(filter 0,$(shell id -u)),--allow-root)
 
 # The browser tests drive Debian's Chromium (browsers cannot be downloaded by playwright).
 /usr/bin/chromium:

@@ -10,12 +10,14 @@ from __future__ import annotations
 import argparse
 import os
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 
-from jupyter_client.manager import start_new_kernel
+from jupyter_client.kernelspec import KernelSpecManager
+from jupyter_client.manager import KernelManager, start_new_kernel
 
 from esp32_kernel.board import Board
 from esp32_kernel.emulator.process import launch
@@ -107,6 +109,46 @@ def bench_ipykernel_floor(rounds: int) -> list[float]:
         km.shutdown_kernel(now=True)
 
 
+PEER_VENV = Path(__file__).resolve().parent.parent / ".venv-peers"
+
+
+def peer_kernel_spec_dir() -> Path:
+    """jupyter_micropython_kernel, the established MicroPython kernel, in a venv of its own
+    (it pins old dependencies); created on first use."""
+    spec_dir = PEER_VENV / "share" / "jupyter" / "kernels"
+    if not (spec_dir / "micropython").exists():
+        subprocess.run([sys.executable, "-m", "venv", str(PEER_VENV)], check=True)
+        pip = [str(PEER_VENV / "bin" / "python"), "-m", "pip", "install", "--quiet"]
+        subprocess.run([*pip, "jupyter-micropython-kernel", "ipykernel"], check=True)
+        subprocess.run(
+            [str(PEER_VENV / "bin" / "python"), "-c",
+             "from jupyter_micropython_kernel.install import install_my_kernel_spec as i;"
+             f" i(user=False, prefix={str(PEER_VENV)!r})"],
+            check=True, capture_output=True,
+        )
+    return spec_dir
+
+
+def bench_peer_kernel(pty_path: str, rounds: int) -> dict[str, list[float]]:
+    """The same cells through jupyter_micropython_kernel, connected with its %serialconnect."""
+    ksm = KernelSpecManager(kernel_dirs=[str(peer_kernel_spec_dir())])
+    km = KernelManager(kernel_name="micropython", kernel_spec_manager=ksm)
+    km.start_kernel()
+    kc = km.client()
+    kc.start_channels()
+    kc.wait_for_ready(timeout=60)
+    try:
+        cell_round_trip(kc, f"%serialconnect --port={pty_path} --baud={BAUD}")
+        cell_round_trip(kc, SHORT)
+        return {
+            "short": [cell_round_trip(kc, SHORT) for _ in range(rounds)],
+            "5kb": [cell_round_trip(kc, FIVE_KB) for _ in range(max(3, rounds // 10))],
+        }
+    finally:
+        kc.stop_channels()
+        km.shutdown_kernel(now=True)
+
+
 def bench_board(url: str, rounds: int) -> dict[str, list[float]]:
     board = Board(url, BAUD)
     board.connect()
@@ -149,6 +191,8 @@ def bench_mpremote(url: str, rounds: int) -> dict[str, list[float]]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=50)
+    parser.add_argument("--no-peers", dest="peers", action="store_false",
+                        help="skip jupyter_micropython_kernel (installed into .venv-peers on first use)")
     args = parser.parse_args()
     print(f"esp32-kernel bench — {time.strftime('%Y-%m-%d')}, Python {sys.version.split()[0]}, {os.cpu_count()} cores")
     print(f"5 KB cell = {len(FIVE_KB)} bytes; its line time at {BAUD} baud = {line_time(len(FIVE_KB)) * 1000:.0f} ms;"
@@ -158,14 +202,17 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         for label, baud in (("paced at 115200 baud", BAUD), ("unpaced", None)):
             board_dir = Path(tmp) / f"board-{baud}"
-            with launch(board_dir=board_dir, baud=baud) as emulator:
+            with launch(board_dir=board_dir, baud=baud, pty=True) as emulator:
                 kernel = bench_kernel(emulator.url, args.rounds, tmp)
                 board = bench_board(emulator.url, args.rounds)
                 peer = bench_mpremote(emulator.url, args.rounds)
+                peer_kernel = bench_peer_kernel(emulator.pty_path, args.rounds) if args.peers else None
             print(f"\n## emulator {label}")
             print(f"{'print(1+1) cell, request → reply':<44} {fmt(kernel['short'])}")
             print(f"{'  Board.exec (no Jupyter)':<44} {fmt(board['short'])}")
             print(f"{'  mpremote SerialTransport.exec':<44} {fmt(peer['short'])}")
+            if peer_kernel:
+                print(f"{'  jupyter_micropython_kernel, request → reply':<44} {fmt(peer_kernel['short'])}")
             ratio = statistics.median(peer["short"]) / statistics.median(kernel["short"])
             print(f"{'  kernel is faster than mpremote by':<44} {ratio:8.1f} ×")
             print(f"{'5 KB cell, request → reply':<44} {fmt(kernel['5kb'])}")
@@ -174,6 +221,8 @@ def main() -> None:
                 print(f"{'  over the line time':<44} {excess * 100:8.1f} %")
             print(f"{'  Board.exec (no Jupyter)':<44} {fmt(board['5kb'])}")
             print(f"{'  mpremote SerialTransport.exec':<44} {fmt(peer['5kb'])}")
+            if peer_kernel:
+                print(f"{'  jupyter_micropython_kernel, request → reply':<44} {fmt(peer_kernel['5kb'])}")
             print(f"{'interrupt → reply (while True: pass)':<44} {fmt(kernel['interrupt'])}")
             print(f"{'kernel start → first cell replied':<44} {kernel['start'][0] * 1000:8.0f} ms")
 
