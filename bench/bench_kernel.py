@@ -14,6 +14,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 from jupyter_client.kernelspec import KernelSpecManager
@@ -149,20 +150,25 @@ def bench_peer_kernel(pty_path: str, rounds: int) -> dict[str, list[float]]:
         km.shutdown_kernel(now=True)
 
 
+def timed_execs(exec_: Callable[[str], object], rounds: int) -> dict[str, list[float]]:
+    """Seconds per call of `exec_` for the short cell and the 5 KB cell."""
+
+    def timed(code: str) -> float:
+        t = time.perf_counter()
+        exec_(code)
+        return time.perf_counter() - t
+
+    return {
+        "short": [timed(SHORT) for _ in range(rounds)],
+        "5kb": [timed(FIVE_KB) for _ in range(max(3, rounds // 10))],
+    }
+
+
 def bench_board(url: str, rounds: int) -> dict[str, list[float]]:
     board = Board(url, BAUD)
     board.connect()
     try:
-        short, five = [], []
-        for _ in range(rounds):
-            t = time.perf_counter()
-            board.exec(SHORT)
-            short.append(time.perf_counter() - t)
-        for _ in range(max(3, rounds // 10)):
-            t = time.perf_counter()
-            board.exec(FIVE_KB)
-            five.append(time.perf_counter() - t)
-        return {"short": short, "5kb": five}
+        return timed_execs(board.exec, rounds)
     finally:
         board.close()
 
@@ -173,16 +179,7 @@ def bench_mpremote(url: str, rounds: int) -> dict[str, list[float]]:
     transport = SerialTransport(url, baudrate=BAUD)
     transport.enter_raw_repl(soft_reset=False)
     try:
-        short, five = [], []
-        for _ in range(rounds):
-            t = time.perf_counter()
-            transport.exec(SHORT)
-            short.append(time.perf_counter() - t)
-        for _ in range(max(3, rounds // 10)):
-            t = time.perf_counter()
-            transport.exec(FIVE_KB)
-            five.append(time.perf_counter() - t)
-        return {"short": short, "5kb": five}
+        return timed_execs(transport.exec, rounds)
     finally:
         transport.exit_raw_repl()
         transport.close()
