@@ -252,9 +252,12 @@ class BoardFiles:
                     self.install()
                     stream = _Upload(self.board, encoded, progress, len(data))
                     continue
-                if stream.aborted or e.ename == "KeyboardInterrupt":
+                if e.ename == "KeyboardInterrupt":
                     raise FileError(f"the transfer was stopped; {remote} on the board was not changed") from None
                 error = explain(e, remote)
+                folder = posixpath.dirname(remote)
+                if error.errno_name == "ENOENT" and folder not in ("", "/") and self.kind(folder) != "d":
+                    raise FileError(f"{remote}: there is no folder {folder} on the board (%mkdir {folder} makes it)", "ENOENT") from None
                 if error.errno_name == "ENOSPC":
                     raise FileError(f"{remote}: the board's file system is full ({self._free_text()}); {remote} was not changed "
                                     f"(a write needs room for the new file beside the old one)", "ENOSPC") from None  # fmt: skip

@@ -25,6 +25,7 @@ from .cells import is_device_cell, is_device_only, route_cell, with_result
 from .completion import DeviceCompleter
 from .config import ConfigError, resolve_target
 from .host import HostBoard
+from .labcomm import LabComm
 from .live.frames import Frame, OutputDemux
 from .session import BoardSession
 
@@ -113,7 +114,7 @@ class ESP32Kernel(IPythonKernel):
 
         register(shell, self)
         shell.user_ns["board"] = HostBoard(self)
-        self.lab = __import__("esp32_kernel.labcomm", fromlist=["LabComm"]).LabComm.attach(self)  # the lab extension's comm
+        self.lab = LabComm.attach(self)  # the lab extension's comm target
         self._connected = threading.Event()
         threading.Thread(target=self._connect_at_start, name="connect", daemon=True).start()
 

@@ -88,6 +88,15 @@ class BoardSession:
             self.description = "no board"
         return f"Disconnected from the {had}." if had != "no board" else "No board was connected."
 
+    def release(self) -> Board | None:
+        """Close the current board's link but keep the emulator running, so another holder
+        (recovery.safe_boot) can open its port; connect() afterwards. Returns the old board."""
+        with self._lock:
+            board = self.board
+            self._replace(None)
+            self.description = "no board"
+        return board
+
     def _replace(self, board: Board | None) -> None:
         old, self.board = self.board, board
         self._generation += 1

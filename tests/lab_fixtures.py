@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Page, sync_playwright
+from playwright.sync_api import Page, expect, sync_playwright
 
 from kernel_harness import isolated_env
 
@@ -38,6 +38,8 @@ CHROMIUM_ARGS = [
 ]
 HANG_GUARD_MS = 30_000  # any single wait in the browser: only to fail instead of hanging
 SERVER_START_GUARD = 60  # seconds
+# expect() waits are hang guards too (its 5 s default failed a page load on a busy machine).
+expect.set_options(timeout=HANG_GUARD_MS)
 
 REPO = Path(__file__).resolve().parent.parent
 ARTIFACTS = Path(__file__).resolve().parent / "artifacts"

@@ -200,16 +200,6 @@ def test_plot_magic_saves_csv_and_reports_usage_errors(kc, tmp_path):
     saved = run_cell(kc, f"%plot --csv {path} c")
     assert saved.stdout == f"Saved 10 rows to {path}.\n"
     assert path.read_text().splitlines()[0] == "time,t,c"
-    assert "a window is a positive duration" in run_cell(kc, "%plot --window -3s").stdout
+    assert "a window is a positive duration" in run_cell(kc, "%plot --window 0s").stdout
     assert "%plot: no series 'nope'" in run_cell(kc, f"%plot --csv {path} nope").stdout
 
-
-def test_debug(kc):
-    run = run_cell(kc, "%plot a b --points 1000\nfrom nb import emit\nfor i in range(600):\n    emit(a=i, b=-i)\n")
-    plot = PlotMessages(kc, run)
-    try:
-        plot.drain_until(lambda: False, timeout=3)
-    except AssertionError:
-        pass
-    print({k: (len(v), v[:3], v[-3:]) for k, v in plot.points.items()})
-    assert 0

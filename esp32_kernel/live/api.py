@@ -153,14 +153,19 @@ class Live:
         """Run `action` (which calls the board) now, or after the running cell if there is
         one. Returns None if it ran, else a message saying it is queued."""
         if not self.cell_running():
-            action()
-            return None
+            try:
+                action()
+                return None
+            except BoardBusyNow:  # a cell started meanwhile
+                pass
         with self._queue_lock:
             self._queue.append((description, action))
             waiting = len(self._queue)
         return f"queued until the running cell ends: {description}" + (f" ({waiting} waiting)" if waiting > 1 else "")
 
     def _after_cell(self) -> None:
+        if self.cell_running():
+            return  # ipykernel fires post_execute after comm messages too, also under a cell
         self.data.cell_ended()
         with self._queue_lock:
             queue, self._queue = self._queue, []

@@ -25,7 +25,6 @@ from .lines import LineSplitter, parse_line
 from .store import SeriesBuffer
 
 DEFAULT_CAPACITY = 100_000  # samples kept per series for DataFrames (≈ 2.4 MB a series)
-LINES_SERIES_PREFIX = ""  # plotted lines keep their labels as series names
 
 
 class Subscriber(Protocol):
@@ -45,12 +44,16 @@ class LiveData:
         self._rows = 0  # host row numbers: one per sample (an emit() or a plotted line)
         self._subscribers: list[Subscriber] = []
         self.frames_seen = 0
+        self.first_arrival = self.last_arrival = 0.0  # time.monotonic() of the first/last D frame
 
     # In -------------------------------------------------------------------------------------
 
     def on_frame(self, frame: Frame) -> None:
         """A ``D`` frame from the board."""
         with self._lock:
+            self.last_arrival = time.monotonic()
+            if not self.first_arrival:
+                self.first_arrival = self.last_arrival
             self.frames_seen += 1
             try:
                 batch = records.decode(frame.payload)
@@ -72,6 +75,11 @@ class LiveData:
                     self.line_samples += 1
                     names = tuple(values)
                     self._add(names, np.array([now]), np.array([list(values.values())], dtype=np.float64))
+
+    def add(self, name: str, value: float) -> None:
+        """One sample measured on this computer now (e.g. a value polled between cells)."""
+        with self._lock:
+            self._add((name,), np.array([self.wall()]), np.array([[value]], dtype=np.float64))
 
     def set_lines(self, mode: str) -> None:
         if mode not in ("off", "cell", "session"):
@@ -166,6 +174,7 @@ class LiveData:
             self.series.clear()
             self.timeline = records.Timeline(wall=self.wall)
             self.line_samples = 0
+            self.first_arrival = self.last_arrival = 0.0
 
     def summary(self) -> str:
         with self._lock:

@@ -91,7 +91,7 @@ class LivePlot:
         self.window = None if self.points else parse_window(window if window is not None else 10.0)
         if self.points:
             self.rollover = min(self.points, self.max_points)
-            self._bucket = {"count": max(1, math.ceil(3 * self.points / self.max_points))}
+            self._bucket = {"count": 1 if self.points <= self.max_points else math.ceil(3 * self.points / self.max_points)}
         else:
             self.rollover = self.max_points
             self._bucket = {"width": self.window / (self.max_points / 3)}
@@ -115,6 +115,7 @@ class LivePlot:
         self.sources: dict = {}
         self._decimators: dict[str, Decimator] = {}
         self._pending: dict[str, tuple[list[float], list[float]]] = {}
+        self._pushed: set[str] = set()  # series that got samples since the last render
         self._lock = threading.Lock()
         self._status_text = ""
         self._status_at = 0.0
@@ -132,6 +133,7 @@ class LivePlot:
             self._take(name, t, v)
 
     def _take(self, name: str, t: np.ndarray, v: np.ndarray) -> None:
+        self._pushed.add(name)
         decimator = self._decimators.get(name)
         if decimator is None:
             decimator = self._decimators[name] = Decimator(**self._bucket)
@@ -168,6 +170,15 @@ class LivePlot:
     def render(self) -> int:
         """Stream what is queued into the figure; returns the number of stream calls."""
         with self._lock:
+            # A series that went quiet shows its last bucket's peaks now, not when it resumes.
+            for name, decimator in self._decimators.items():
+                if name not in self._pushed:
+                    out_t, out_v = decimator.flush()
+                    if out_t:
+                        pending = self._pending.setdefault(name, ([], []))
+                        pending[0].extend(out_t)
+                        pending[1].extend(out_v)
+            self._pushed = set()
             taken, self._pending = self._pending, {}
         for name, (t, v) in taken.items():
             source = self.sources.get(name) or self._add_series(name)

@@ -8,6 +8,8 @@ from importlib import import_module
 FAMILIES = {
     "connection": "ConnectionMagics",
     "values": "ValueMagics",
+    "files": "FileMagics",
+    "reset": "ResetMagics",
     "live": "LiveMagics",
 }
 

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import argparse
-
 from IPython.core.magic import Magics, line_magic, magics_class
 from IPython.display import display
 
+from ..live import widgets
 from ..live.api import Live
 from .connection import _parse, _Parser
 
@@ -77,3 +76,69 @@ class LiveMagics(Magics):
             print(f"%plot: {e}")
             return
         display(plot.widget)
+
+    @line_magic
+    def gpio(self, line: str) -> None:
+        """%gpio PIN[:MODE]… — a panel: MODE out (a toggle, the default), in (an indicator,
+        updated from the pin's IRQ), pwm (duty and frequency), dac (0–255). Changes act on the
+        board between cells; while a cell runs they wait for it, and the panel says so.
+        Example: %gpio 2 0:in 4:pwm 25:dac"""
+        try:
+            pins = widgets.parse_pins(line.split())
+        except ValueError as e:
+            print(f"%gpio: {e}")
+            return
+        if not pins:
+            print("%gpio: name the pins, e.g. %gpio 2 0:in 4:pwm 25:dac")
+            return
+        display(widgets.GpioPanel(self.live, pins))
+
+    @line_magic
+    def adc(self, line: str) -> None:
+        """%adc PIN… [--atten 0db|2.5db|6db|11db] [--rate HZ] [--timer N] — live meters and a
+        plot per ADC channel; the board samples them from Timer N (default 3) and emits adcPIN."""
+        args = _parse(_adc, line)
+        if args is None:
+            return
+        if not args.pins:
+            print("%adc: name the ADC pins, e.g. %adc 34 35")
+            return
+        display(widgets.AdcPanel(self.live, args.pins, atten=args.atten, rate=args.rate, timer=args.timer))
+
+    @line_magic
+    def bench(self, line: str) -> None:
+        """%bench KIND:PIN… — the emulated ESP32's virtual parts, with controls: pot:34 (a
+        potentiometer slider), therm:35 (a thermistor's °C), button:0 (a push button), led:2
+        (an LED indicator). They act through the emulator's control channel, also while a
+        cell runs. Emulator only."""
+        emulator = self.kernel.boards.emulator
+        if emulator is None:
+            print("%bench: the bench is the emulator's; this kernel is on a real board (%connect emulator)")
+            return
+        parts = []
+        for word in line.split():
+            kind, _, pin = word.partition(":")
+            if not pin.isdigit():
+                print(f"%bench: {word!r}: a part is KIND:PIN, e.g. pot:34 therm:35 button:0 led:2")
+                return
+            parts.append((kind, int(pin)))
+        if not parts:
+            print("%bench: name the parts, e.g. %bench pot:34 therm:35 button:0 led:2")
+            return
+        try:
+            display(widgets.BenchPanel(self.live, emulator, parts))
+        except Exception as e:  # noqa: BLE001 - the bench says why
+            print(f"%bench: {e}")
+
+    @line_magic
+    def wifi(self, line: str) -> None:
+        """%wifi — scan table, connect form (the password goes to the board only), status
+        and RSSI over time."""
+        display(widgets.WifiPanel(self.live))
+
+
+_adc = _Parser(prog="adc", add_help=False)
+_adc.add_argument("pins", nargs="*", type=int)
+_adc.add_argument("--atten", default="11db", choices=list(widgets.ATTENUATIONS))
+_adc.add_argument("--rate", type=float, default=20.0)
+_adc.add_argument("--timer", type=int, default=3)

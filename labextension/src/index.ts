@@ -40,7 +40,8 @@ export namespace CommandIDs {
 
 const plugin: JupyterFrontEndPlugin<void> = {
   id: 'esp32-kernel:plugin',
-  description: 'See the ESP32 beside the notebook: connection, firmware, heap, ports, reset and interrupt.',
+  description:
+    'See the ESP32 beside the notebook: connection, firmware, heap, ports, reset and interrupt.',
   autoStart: true,
   requires: [INotebookTracker],
   optional: [ILabShell, ICommandPalette, IStatusBar],
@@ -67,14 +68,21 @@ const plugin: JupyterFrontEndPlugin<void> = {
         caption,
         isEnabled: () => {
           const model = boards.current;
-          return !!model && !!model.state && (command === 'connect' || command === 'disconnect' || !!model.state.connected);
+          return (
+            !!model &&
+            !!model.state &&
+            (command === 'connect' || command === 'disconnect' || !!model.state.connected)
+          );
         },
         execute: async args => {
           const model = boards.current;
           if (!model) {
             return;
           }
-          return model.run(command, command === 'connect' ? { port: (args.port as string) ?? 'emulator' } : {});
+          return model.run(
+            command,
+            command === 'connect' ? { port: (args.port as string) ?? 'emulator' } : {}
+          );
         }
       });
     };
@@ -84,12 +92,37 @@ const plugin: JupyterFrontEndPlugin<void> = {
       icon: chipIcon,
       execute: openPanel
     });
-    boardCommand(CommandIDs.interrupt, 'interrupt', 'Interrupt the ESP32 (Ctrl-C)', 'Send Ctrl-C to the board');
-    boardCommand(CommandIDs.softReset, 'soft_reset', 'Soft Reset the ESP32', 'Soft reboot: boot.py and main.py run again');
+    boardCommand(
+      CommandIDs.interrupt,
+      'interrupt',
+      'Interrupt the ESP32 (Ctrl-C)',
+      'Send Ctrl-C to the board'
+    );
+    boardCommand(
+      CommandIDs.softReset,
+      'soft_reset',
+      'Soft Reset the ESP32',
+      'Soft reboot: boot.py and main.py run again'
+    );
     boardCommand(CommandIDs.hardReset, 'hard_reset', 'Hard Reset the ESP32', 'Reset the chip');
-    boardCommand(CommandIDs.disconnect, 'disconnect', 'Disconnect the ESP32', 'Close the link to the board');
-    boardCommand(CommandIDs.connectEmulator, 'connect', 'Connect the Emulated ESP32', 'Start the emulator and connect to it');
-    boardCommand(CommandIDs.refresh, 'refresh', 'Refresh the ESP32 Status', 'Ask the board for its firmware and free memory');
+    boardCommand(
+      CommandIDs.disconnect,
+      'disconnect',
+      'Disconnect the ESP32',
+      'Close the link to the board'
+    );
+    boardCommand(
+      CommandIDs.connectEmulator,
+      'connect',
+      'Connect the Emulated ESP32',
+      'Start the emulator and connect to it'
+    );
+    boardCommand(
+      CommandIDs.refresh,
+      'refresh',
+      'Refresh the ESP32 Status',
+      'Ask the board for its firmware and free memory'
+    );
     boards.changed.connect(() => commands.notifyCommandChanged());
 
     if (palette) {
@@ -123,7 +156,8 @@ class ToolbarExtension implements DocumentRegistry.IWidgetExtension<NotebookPane
       className: 'jp-ESP32-toolbarButton',
       icon: chipIcon,
       label: 'Reset board',
-      tooltip: 'Soft reset the ESP32 (boot.py and main.py run again) — more in the ESP32 board panel',
+      tooltip:
+        'Soft reset the ESP32 (boot.py and main.py run again) — more in the ESP32 board panel',
       onClick: () => {
         void this.app.commands.execute(CommandIDs.softReset);
       }

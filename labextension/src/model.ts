@@ -89,7 +89,9 @@ export class BoardModel implements IDisposable {
   }
 
   private _setNotice(command: Command, reply: IReply): void {
-    const text = reply.message || (reply.ok ? `${COMMAND_LABELS[command]}: done.` : `${COMMAND_LABELS[command]} failed.`);
+    const text =
+      reply.message ||
+      (reply.ok ? `${COMMAND_LABELS[command]}: done.` : `${COMMAND_LABELS[command]} failed.`);
     this._notice = { ok: reply.ok, text };
     this._changed.emit();
   }

@@ -14,6 +14,7 @@ import {
   IPort,
   statusText
 } from './protocol';
+import { allPins } from './pins';
 import { fetchPorts } from './request';
 
 /** A tiny DOM builder: h('div', {class: 'x'}, 'text', child). */
@@ -101,7 +102,9 @@ export class BoardPanel extends Widget {
   }
 
   private _onClick = (event: MouseEvent): void => {
-    const button = (event.target as HTMLElement).closest('button[data-command]') as HTMLButtonElement | null;
+    const button = (event.target as HTMLElement).closest(
+      'button[data-command]'
+    ) as HTMLButtonElement | null;
     if (!button || button.disabled) {
       return;
     }
@@ -143,7 +146,12 @@ export class BoardPanel extends Widget {
     const model = this.boards.current;
     const state = model?.state ?? null;
     const enabled = enabledCommands(state);
-    const button = (command: Command, label: string, title: string, extra: Record<string, string> = {}) =>
+    const button = (
+      command: Command,
+      label: string,
+      title: string,
+      extra: Record<string, string> = {}
+    ) =>
       h(
         'button',
         {
@@ -160,7 +168,13 @@ export class BoardPanel extends Widget {
       'header',
       { class: 'jp-ESP32-header' },
       h('h2', {}, 'ESP32 board'),
-      model ? h('div', { class: 'jp-ESP32-notebook', title: model.panel.context.path }, model.panel.title.label) : null
+      model
+        ? h(
+            'div',
+            { class: 'jp-ESP32-notebook', title: model.panel.context.path },
+            model.panel.title.label
+          )
+        : null
     );
 
     let body: HTMLElement;
@@ -173,10 +187,19 @@ export class BoardPanel extends Widget {
     } else if (!state) {
       body = h('p', { class: 'jp-ESP32-hint' }, 'Waiting for the kernel…');
     } else {
-      const kindClass = state.lost ? 'lost' : !state.connected ? 'none' : state.busy || state.pending ? 'busy' : 'idle';
+      const kindClass = state.lost
+        ? 'lost'
+        : !state.connected
+          ? 'none'
+          : state.busy || state.pending
+            ? 'busy'
+            : 'idle';
       const facts: [string, string][] = [
         ['Port', state.port ? `${state.port}${state.baud ? ` @ ${state.baud} baud` : ''}` : '—'],
-        ['Firmware', state.firmware ? `${formatFirmware(state.firmware)} (${state.firmware.version})` : '—'],
+        [
+          'Firmware',
+          state.firmware ? `${formatFirmware(state.firmware)} (${state.firmware.version})` : '—'
+        ],
         ['Chip', state.firmware?.machine ?? '—'],
         ['Memory', formatHeap(state.free_heap) || '—']
       ];
@@ -195,21 +218,39 @@ export class BoardPanel extends Widget {
           { class: 'jp-ESP32-facts' },
           ...facts.flatMap(([name, value]) => [h('dt', {}, name), h('dd', {}, value)])
         ),
-        state.lost || state.error ? h('p', { class: 'jp-ESP32-problem' }, state.lost ?? state.error ?? '') : null,
+        state.lost || state.error
+          ? h('p', { class: 'jp-ESP32-problem' }, state.lost ?? state.error ?? '')
+          : null,
         h(
           'div',
           { class: 'jp-ESP32-actions' },
           button('interrupt', 'Interrupt', 'Send Ctrl-C to the board (stops the running code)'),
-          button('soft_reset', 'Soft reset', 'Soft reboot: boot.py and main.py run again; variables are cleared'),
-          button('hard_reset', 'Hard reset', 'Reset the chip (the EN line, or the emulator’s reset)'),
-          button('disconnect', 'Disconnect', 'Close the link (stops the emulator if the kernel started it)')
+          button(
+            'soft_reset',
+            'Soft reset',
+            'Soft reboot: boot.py and main.py run again; variables are cleared'
+          ),
+          button(
+            'hard_reset',
+            'Hard reset',
+            'Reset the chip (the EN line, or the emulator’s reset)'
+          ),
+          button(
+            'disconnect',
+            'Disconnect',
+            'Close the link (stops the emulator if the kernel started it)'
+          )
         )
       );
     }
 
     const notice = model?.notice;
     const noticeNode = notice
-      ? h('p', { class: `jp-ESP32-notice ${notice.ok ? 'jp-mod-ok' : 'jp-mod-error'}`, role: 'status' }, notice.text)
+      ? h(
+          'p',
+          { class: `jp-ESP32-notice ${notice.ok ? 'jp-mod-ok' : 'jp-mod-error'}`, role: 'status' },
+          notice.text
+        )
       : null;
 
     const ports = this._ports;
@@ -222,9 +263,24 @@ export class BoardPanel extends Widget {
           'div',
           { class: 'jp-ESP32-portName' },
           h('span', { class: 'jp-ESP32-device' }, port.device),
-          h('span', { class: 'jp-ESP32-portInfo' }, [port.bridge ? `ESP32? ${port.bridge}` : port.description, port.vid_pid !== '-' ? port.vid_pid : ''].filter(Boolean).join(' · '))
+          h(
+            'span',
+            { class: 'jp-ESP32-portInfo' },
+            [
+              port.bridge
+                ? `ESP32? ${port.bridge}`
+                : port.description === 'n/a'
+                  ? ''
+                  : port.description,
+              port.vid_pid !== '-' ? port.vid_pid : ''
+            ]
+              .filter(Boolean)
+              .join(' · ')
+          )
         ),
-        button('connect', 'Connect', `Connect the kernel to ${port.device}`, { 'data-port': port.device })
+        button('connect', 'Connect', `Connect the kernel to ${port.device}`, {
+          'data-port': port.device
+        })
       )
     );
     const emulatorRow = h(
@@ -236,7 +292,9 @@ export class BoardPanel extends Widget {
         h('span', { class: 'jp-ESP32-device' }, 'Emulator'),
         h('span', { class: 'jp-ESP32-portInfo' }, 'the bundled emulated ESP32 (real MicroPython)')
       ),
-      button('connect', 'Connect', 'Start the emulated ESP32 and connect to it', { 'data-port': EMULATOR })
+      button('connect', 'Connect', 'Start the emulated ESP32 and connect to it', {
+        'data-port': EMULATOR
+      })
     );
     const portsSection = h(
       'section',
@@ -245,10 +303,22 @@ export class BoardPanel extends Widget {
         'div',
         { class: 'jp-ESP32-sectionHead' },
         h('h3', {}, 'Ports'),
-        h('button', { class: 'jp-ESP32-button jp-mod-styled', 'data-command': 'list-ports', title: 'List the serial ports again' }, 'Rescan')
+        h(
+          'button',
+          {
+            class: 'jp-ESP32-button jp-mod-styled',
+            'data-command': 'list-ports',
+            title: 'List the serial ports again'
+          },
+          'Rescan'
+        )
       ),
       this._portsError ? h('p', { class: 'jp-ESP32-problem' }, this._portsError) : null,
-      ports === null ? h('p', { class: 'jp-ESP32-hint' }, 'Looking for serial ports…') : ports.length === 0 ? h('p', { class: 'jp-ESP32-hint' }, 'No serial ports found on this machine.') : null,
+      ports === null
+        ? h('p', { class: 'jp-ESP32-hint' }, 'Looking for serial ports…')
+        : ports.length === 0
+          ? h('p', { class: 'jp-ESP32-hint' }, 'No serial ports found on this machine.')
+          : null,
       h('ul', { class: 'jp-ESP32-portList' }, ...portRows, emulatorRow),
       h(
         'div',
@@ -264,10 +334,57 @@ export class BoardPanel extends Widget {
       )
     );
 
+    const pinsSection = h(
+      'details',
+      { class: 'jp-ESP32-pins', open: this._pinsOpen },
+      h('summary', {}, h('h3', {}, 'Pins (chip GPIO numbers)')),
+      h(
+        'ul',
+        { class: 'jp-ESP32-pinGrid', 'aria-label': 'ESP32 GPIO pins' },
+        ...allPins().map(pin =>
+          h(
+            'li',
+            {
+              class: 'jp-ESP32-pin',
+              'data-use': pin.use,
+              'data-adc': pin.adc ? 'true' : undefined,
+              title: `GPIO ${pin.gpio}: ${pin.note}`
+            },
+            h('span', { class: 'jp-ESP32-pinNumber' }, String(pin.gpio)),
+            h(
+              'span',
+              { class: 'jp-ESP32-pinTag' },
+              pin.use === 'flash'
+                ? 'flash'
+                : pin.use === 'input-only'
+                  ? 'in'
+                  : (pin.dac ?? pin.adc?.slice(0, 4) ?? '')
+            )
+          )
+        )
+      ),
+      h(
+        'p',
+        { class: 'jp-ESP32-hint' },
+        'MicroPython numbers pins as the chip does: Pin(2) is GPIO 2, whatever the board prints beside it. 6–11 drive the flash; 34–39 are inputs only.'
+      )
+    );
+
     // Keep what the user is typing across re-renders.
-    const typed = (this.node.querySelector('.jp-ESP32-url') as HTMLInputElement | null)?.value ?? '';
+
+    const typed =
+      (this.node.querySelector('.jp-ESP32-url') as HTMLInputElement | null)?.value ?? '';
     const hadFocus = document.activeElement?.classList.contains('jp-ESP32-url') ?? false;
-    this.node.replaceChildren(header, body, ...(noticeNode ? [noticeNode] : []), portsSection);
+    this.node.replaceChildren(
+      header,
+      body,
+      ...(noticeNode ? [noticeNode] : []),
+      portsSection,
+      pinsSection
+    );
+    pinsSection.addEventListener('toggle', () => {
+      this._pinsOpen = (pinsSection as HTMLDetailsElement).open;
+    });
     const input = this.node.querySelector('.jp-ESP32-url') as HTMLInputElement | null;
     if (input) {
       input.value = typed;
@@ -280,6 +397,7 @@ export class BoardPanel extends Widget {
   private _model: BoardModel | null = null;
   private _ports: IPort[] | null = null;
   private _portsError = '';
+  private _pinsOpen = false;
 }
 
 /** The status-bar item: what board this notebook runs on; a click opens the panel. */
@@ -300,9 +418,20 @@ export class BoardStatus extends Widget {
     const model = this.boards.current;
     const state = model?.state ?? null;
     const { text, title } = statusText(state);
-    const kind = !state ? 'none' : state.lost ? 'lost' : !state.connected ? 'none' : state.busy || state.pending ? 'busy' : 'idle';
+    const kind = !state
+      ? 'none'
+      : state.lost
+        ? 'lost'
+        : !state.connected
+          ? 'none'
+          : state.busy || state.pending
+            ? 'busy'
+            : 'idle';
     this.node.dataset.state = kind;
     this.node.title = title;
-    this.node.replaceChildren(h('span', { class: 'jp-ESP32-dot', 'aria-hidden': 'true' }), h('span', { class: 'jp-ESP32-statusText' }, text));
+    this.node.replaceChildren(
+      h('span', { class: 'jp-ESP32-dot', 'aria-hidden': 'true' }),
+      h('span', { class: 'jp-ESP32-statusText' }, text)
+    );
   }
 }

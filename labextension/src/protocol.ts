@@ -57,13 +57,7 @@ export interface IStateMessage {
 }
 
 export type Command =
-  | 'refresh'
-  | 'ports'
-  | 'connect'
-  | 'disconnect'
-  | 'soft_reset'
-  | 'hard_reset'
-  | 'interrupt';
+  'refresh' | 'ports' | 'connect' | 'disconnect' | 'soft_reset' | 'hard_reset' | 'interrupt';
 
 /** The words a user sees for each command, e.g. in a notification. */
 export const COMMAND_LABELS: Record<Command, string> = {

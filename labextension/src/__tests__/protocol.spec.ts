@@ -68,14 +68,22 @@ describe('formatting', () => {
     expect(text).toBe('Emulated ESP32 · MicroPython 1.24.0 · 66.3 KB free · idle');
     expect(title).toContain('socket://127.0.0.1:4000 @ 115200 baud');
     expect(title).toContain('v1.24.0 on 2024-10-25');
-    expect(statusText(state({ connected: false, kind: null })).text).toBe('No board · not connected');
+    expect(statusText(state({ connected: false, kind: null })).text).toBe(
+      'No board · not connected'
+    );
   });
 });
 
 describe('enabledCommands', () => {
   it('allows everything on an idle board', () => {
     const enabled = enabledCommands(state());
-    for (const command of ['connect', 'disconnect', 'interrupt', 'soft_reset', 'hard_reset'] as const) {
+    for (const command of [
+      'connect',
+      'disconnect',
+      'interrupt',
+      'soft_reset',
+      'hard_reset'
+    ] as const) {
       expect(enabled.has(command)).toBe(true);
     }
   });
@@ -93,7 +101,10 @@ describe('enabledCommands', () => {
   });
 
   it('allows nothing new while a command is pending', () => {
-    expect([...enabledCommands(state({ pending: 'connect' }))].sort()).toEqual(['ports', 'refresh']);
+    expect([...enabledCommands(state({ pending: 'connect' }))].sort()).toEqual([
+      'ports',
+      'refresh'
+    ]);
   });
 });
 
@@ -107,7 +118,10 @@ describe('BoardProtocol', () => {
 
   it('sends commands with ids and resolves them with the matching reply', async () => {
     const sent: Record<string, unknown>[] = [];
-    const protocol = new BoardProtocol(data => sent.push(data), () => undefined);
+    const protocol = new BoardProtocol(
+      data => sent.push(data),
+      () => undefined
+    );
     const first = protocol.request('ports');
     const second = protocol.request('connect', { port: 'emulator' });
     expect(sent).toHaveLength(2);
@@ -122,7 +136,10 @@ describe('BoardProtocol', () => {
 
   it('hands every state to the listener and keeps the latest', () => {
     const seen: IBoardState[] = [];
-    const protocol = new BoardProtocol(() => undefined, s => seen.push(s));
+    const protocol = new BoardProtocol(
+      () => undefined,
+      s => seen.push(s)
+    );
     protocol.receive({ type: 'state', state: state({ busy: true }) });
     protocol.receive({ type: 'state', state: state() });
     expect(seen.map(s => s.busy)).toEqual([true, false]);
@@ -130,7 +147,10 @@ describe('BoardProtocol', () => {
   });
 
   it('ignores noise and replies nobody waits for', () => {
-    const protocol = new BoardProtocol(() => undefined, () => undefined);
+    const protocol = new BoardProtocol(
+      () => undefined,
+      () => undefined
+    );
     protocol.receive(null);
     protocol.receive('text');
     protocol.receive({ type: 'reply', id: 'nobody', ok: true, message: '' });
@@ -138,14 +158,24 @@ describe('BoardProtocol', () => {
   });
 
   it('answers a request the kernel never answers with a failure, after the timeout', async () => {
-    const protocol = new BoardProtocol(() => undefined, () => undefined, 1000);
+    const protocol = new BoardProtocol(
+      () => undefined,
+      () => undefined,
+      1000
+    );
     const reply = protocol.request('soft_reset');
     vi.advanceTimersByTime(1001);
-    await expect(reply).resolves.toMatchObject({ ok: false, message: expect.stringContaining('no answer') });
+    await expect(reply).resolves.toMatchObject({
+      ok: false,
+      message: expect.stringContaining('no answer')
+    });
   });
 
   it('answers waiting requests when the comm closes', async () => {
-    const protocol = new BoardProtocol(() => undefined, () => undefined);
+    const protocol = new BoardProtocol(
+      () => undefined,
+      () => undefined
+    );
     const reply = protocol.request('hard_reset');
     protocol.close('the kernel restarted');
     await expect(reply).resolves.toMatchObject({ ok: false, message: 'the kernel restarted' });

@@ -1,0 +1,109 @@
+"""%gpio, %adc, %bench, %wifi through the real kernel and the emulator's bench."""
+
+from __future__ import annotations
+
+import json
+import time
+
+import pytest
+
+from kernel_harness import HANG_GUARD, run_cell, start_kernel
+
+
+@pytest.fixture(scope="module")
+def kc(tmp_path_factory):
+    km, kc = start_kernel(tmp_path_factory.mktemp("widgets"))
+    run_cell(kc, "1")
+    yield kc
+    kc.stop_channels()
+    km.shutdown_kernel(now=True)
+
+
+def widget(run, model: str, description: str) -> str:
+    """The comm id of the widget of that model and description the cell opened."""
+    for msg in run.of_type("comm_open"):
+        state = msg["content"]["data"].get("state", {})
+        if state.get("_model_name") == model and state.get("description") == description:
+            return msg["content"]["comm_id"]
+    raise AssertionError(f"no {model} {description!r} among the cell's widgets")
+
+
+def set_value(kc, comm_id: str, **state) -> None:
+    """What a front end sends when the user changes a widget."""
+    kc.shell_channel.send(kc.session.msg("comm_msg", {"comm_id": comm_id, "data": {"method": "update", "state": state, "buffer_paths": []}}))
+
+
+def click(kc, comm_id: str) -> None:
+    kc.shell_channel.send(kc.session.msg("comm_msg", {"comm_id": comm_id, "data": {"method": "custom", "content": {"event": "click"}}}))
+
+
+def host_value(kc, expression: str):
+    run = run_cell(kc, f"%%host\nimport json\nprint(json.dumps({expression}))")
+    assert run.status == "ok", run.error
+    return json.loads(run.stdout.strip().splitlines()[-1])
+
+
+def eventually(kc, expression: str, predicate, timeout: float = HANG_GUARD):
+    deadline = time.monotonic() + timeout
+    while True:
+        value = host_value(kc, expression)
+        if predicate(value):
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"{expression} stayed {value!r}")
+        time.sleep(0.1)
+
+
+EMULATOR = "get_ipython().kernel.boards.emulator"
+
+
+def test_gpio_toggle_lights_the_led_and_waits_for_a_running_cell(kc):
+    run_cell(kc, "%bench led:2")
+    run = run_cell(kc, "%gpio 2 0:in")
+    assert run.status == "ok", run.error
+    toggle = widget(run, "ToggleButtonModel", "GPIO2")
+    set_value(kc, toggle, value=True)
+    eventually(kc, f"{EMULATOR}.get_pin(2)['level']", lambda v: v == 1)
+    # While a cell runs the change waits, and nothing reaches the link under the cell.
+    busy = kc.execute("import time\ntime.sleep(1.5)\nprint('cell done')")
+    time.sleep(0.5)
+    set_value(kc, toggle, value=False)
+    reply = kc.get_shell_msg(timeout=HANG_GUARD)
+    while reply["parent_header"].get("msg_id") != busy:
+        reply = kc.get_shell_msg(timeout=HANG_GUARD)
+    assert reply["content"]["status"] == "ok"
+    eventually(kc, f"{EMULATOR}.get_pin(2)['level']", lambda v: v == 0)
+    # An input pin's edges come back as records (gpio0) that the indicator follows.
+    run_cell(kc, f"%%host\n{EMULATOR}.set_pin(0, 1)")
+    eventually(kc, "live.frame('gpio0')['gpio0'].tolist()[-1] if 'gpio0' in live.names() else None", lambda v: v == 1)
+
+
+def test_adc_panel_follows_the_bench_potentiometer(kc):
+    run = run_cell(kc, "%bench pot:34")
+    pot = widget(run, "FloatSliderModel", "pot 34")
+    run = run_cell(kc, "%adc 34 --rate 50")
+    assert run.status == "ok", run.error
+    mid = eventually(kc, "live.frame('adc34')['adc34'].tolist()[-1] if 'adc34' in live.names() else None", lambda v: v is not None)
+    assert abs(mid - 2047) < 120  # half of 3.3 V at 11 dB
+    set_value(kc, pot, value=1.0)
+    eventually(kc, "live.frame('adc34')['adc34'].tolist()[-1]", lambda v: v > 4000)
+    run_cell(kc, "from machine import Timer\nTimer(3).deinit()")
+
+
+def test_wifi_connect_keeps_the_password_out_of_the_notebook_and_history(kc):
+    run_cell(kc, f"%%host\n{EMULATOR}.add_ap('lab', 'hun' + 'ter22')")  # the cell's text is history too
+    run = run_cell(kc, "%wifi")
+    assert run.status == "ok", run.error
+    ssid = widget(run, "TextModel", "SSID")
+    password = widget(run, "PasswordModel", "password")
+    connect = widget(run, "ButtonModel", "connect")
+    set_value(kc, ssid, value="lab")
+    set_value(kc, password, value="hunter22")
+    click(kc, connect)
+    host_value(kc, '1')  # the shell handles messages in order: the click has landed
+    run_cell(kc, "import network, time\nw = network.WLAN(network.STA_IF)\nfor _ in range(50):\n    if w.isconnected(): break\n    time.sleep_ms(100)")
+    assert run_cell(kc, "w.isconnected()").result == "True"
+    history = host_value(kc, "[c for _, _, c in get_ipython().history_manager.get_range()]")
+    assert not any("hunter22" in cell for cell in history)
+    state = host_value(kc, "[w.value for w in __import__('ipywidgets').Widget.widgets.values() if type(w).__name__ == 'Password']")
+    assert state and "hunter22" not in state
