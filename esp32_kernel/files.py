@@ -25,7 +25,6 @@ import posixpath
 import re
 import threading
 import time
-import weakref
 import zlib
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -126,8 +125,6 @@ def explain(error: DeviceError, path: str) -> FileError:
 
 class BoardFiles:
     """File operations on one connected Board (blocking; call them off the event loop)."""
-
-    _installed: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
     def __init__(self, board: Board) -> None:
         self.board = board
@@ -305,6 +302,8 @@ class BoardFiles:
                 if attempt == 0 and self._missing_agent(error):
                     self.install()
                     continue
+                if error.ename == "KeyboardInterrupt":
+                    raise FileError(f"the transfer of {remote} was stopped") from None
                 raise explain(error, remote) from None
             break
         body, mark, trailer = bytes(received).rpartition(b"\x100")

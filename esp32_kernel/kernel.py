@@ -70,9 +70,13 @@ def board_problem(name: str, message: str) -> DeviceException:
 @dataclass
 class _RunningCell:
     loop: asyncio.AbstractEventLoop
-    feed: asyncio.Queue  # the board's output and the end of the execution, in order
+    feed: asyncio.Queue  # the cell's text and result frame, then None at its end
     task: asyncio.Task  # cancelled by Jupyter's interrupt
     interrupted: bool = False
+    done: bool = False  # the board finished it: what it prints now is not this cell's
+
+    def send(self, piece: str | Frame | None) -> None:
+        self.loop.call_soon_threadsafe(self.feed.put_nowait, piece)
 
 
 class DeviceValue:
@@ -100,9 +104,9 @@ class ESP32Kernel(IPythonKernel):
             "pygments_lexer": "ipython3",
         }
         self.boards = BoardSession(on_unsolicited=self._on_unsolicited)
-        self._between_cells = OutputDemux()
-        self._unsolicited_text: list[str] = []
-        self._unsolicited_lock = threading.Lock()
+        self._demux = OutputDemux()  # the board's output: text and frames
+        self._output_lock = threading.Lock()  # orders output with the end of each cell
+        self._unsolicited_text: list[str] = []  # printed between cells, shown with the next
         self._running: _RunningCell | None = None  # the device code running now
         self.frame_handlers: dict[str, Callable[[Frame], None]] = {}  # frame kind → consumer
         self.text_handlers: list[Callable[[str], None]] = []  # the board's plain text (line plots)
@@ -148,7 +152,7 @@ class ESP32Kernel(IPythonKernel):
         notices, self.boards.notices[:] = list(self.boards.notices), []
         for notice in notices:
             print(notice)
-        with self._unsolicited_lock:
+        with self._output_lock:
             text, self._unsolicited_text = "".join(self._unsolicited_text), []
         if text:
             print(f"[the board, between cells]\n{text}", end="" if text.endswith("\n") else "\n")
@@ -221,24 +225,25 @@ class ESP32Kernel(IPythonKernel):
             self.show_notices()
             raise board_problem("NoBoard", str(e)) from None
         self.show_notices()
-        loop = asyncio.get_running_loop()
-        feed: asyncio.Queue = asyncio.Queue()
+        cell = _RunningCell(asyncio.get_running_loop(), asyncio.Queue(), asyncio.current_task())
 
         def on_output(stream: str, data: bytes) -> None:
-            loop.call_soon_threadsafe(feed.put_nowait, (stream, data))
+            if stream == "stdout":  # stderr is the traceback, which the execution keeps
+                self._board_output(data)
 
         def on_done(_: Execution) -> None:
-            loop.call_soon_threadsafe(feed.put_nowait, None)
+            with self._output_lock:  # ordered with _board_output: later bytes are not this cell's
+                cell.done = True
+                cell.send(None)
 
         # Blank lines in front keep the board's line numbers those of the cell.
         code = "\n" * (first_line - 1) + with_result(source)
+        self._running = cell
         try:
             execution = board.start(code, on_output, on_done)
+            result = await self._stream(board, execution, cell.feed)
         except BoardError as e:
             raise board_problem(type(e).__name__, str(e)) from None
-        self._running = _RunningCell(loop, feed, asyncio.current_task())
-        try:
-            result = await self._stream(board, execution, feed)
         finally:
             self._running = None
         return self._outcome(execution, result)
@@ -255,26 +260,20 @@ class ESP32Kernel(IPythonKernel):
             cell.loop.call_soon_threadsafe(cell.task.cancel)
 
     async def _stream(self, board: Board, execution: Execution, feed: asyncio.Queue) -> str | None:
-        demux = OutputDemux()
+        """Write the cell's text as it comes; the repr of its last value, at the end."""
         result = None
         while True:
             try:
-                item = await feed.get()
+                piece = await feed.get()
             except asyncio.CancelledError:  # Jupyter's interrupt
                 await asyncio.to_thread(board.stop, execution)
                 continue
-            pieces = demux.flush() if item is None else demux.feed(item[1]) if item[0] == "stdout" else []
-            for piece in pieces:
-                if isinstance(piece, Frame):
-                    if piece.kind == "R":
-                        result = piece.payload.decode(errors="replace")
-                    else:
-                        self.dispatch_frame(piece)
-                else:
-                    sys.stdout.write(piece)
-                    self.dispatch_text(piece)
-            if item is None:
+            if piece is None:
                 return result
+            if isinstance(piece, Frame):
+                result = piece.payload.decode(errors="replace")
+            else:
+                sys.stdout.write(piece)
 
     def _outcome(self, execution: Execution, result: str | None) -> DeviceValue | None:
         if execution.stopped_by and execution.stopped_by != "Ctrl-C":
@@ -292,22 +291,34 @@ class ESP32Kernel(IPythonKernel):
         return DeviceValue(result) if result is not None else None
 
     def _on_unsolicited(self, data: bytes) -> None:
-        cell = self._running
-        if cell:
-            cell.loop.call_soon_threadsafe(cell.feed.put_nowait, ("stdout", data))
-            return
-        with self._unsolicited_lock:
-            pieces = self._between_cells.feed(data)
+        self._board_output(data)
+
+    def _board_output(self, data: bytes) -> None:
+        """Everything the board prints, in the order the link delivers it (reader thread).
+
+        One demux for the whole session, so a frame cut by the end of a cell is not lost;
+        text and results go to the cell that is running, else text waits for the next one.
+        """
+        with self._output_lock:
+            pieces = self._demux.feed(data)
+            cell = self._running if self._running is not None and not self._running.done else None
             for piece in pieces:
-                if isinstance(piece, str):
-                    self._unsolicited_text.append(piece)
-            while sum(map(len, self._unsolicited_text)) > UNSOLICITED_LIMIT and len(self._unsolicited_text) > 1:
-                self._unsolicited_text.pop(0)
+                if isinstance(piece, str) or piece.kind == "R":
+                    if cell is not None:
+                        cell.send(piece)
+                    elif isinstance(piece, str):
+                        self._keep_between_cells(piece)
         for piece in pieces:
             if isinstance(piece, Frame):
-                self.dispatch_frame(piece)
+                if piece.kind != "R":
+                    self.dispatch_frame(piece)
             else:
                 self.dispatch_text(piece)
+
+    def _keep_between_cells(self, text: str) -> None:
+        self._unsolicited_text.append(text)
+        while sum(map(len, self._unsolicited_text)) > UNSOLICITED_LIMIT and len(self._unsolicited_text) > 1:
+            self._unsolicited_text.pop(0)
 
     def dispatch_frame(self, frame: Frame) -> None:
         """Hand a data frame to whoever registered for its kind (live plots, widgets).

@@ -7,9 +7,23 @@ free heap after a cell). The front end sends commands; each gets a `reply` with 
     front end → kernel   {"command": "ports" | "connect" | "disconnect" | "soft_reset"
                                       | "hard_reset" | "interrupt" | "refresh",
                           "id": "…", "port": "…", "baud": 115200}
+                         {"command": "files_list" | "files_read" | "files_write"
+                                      | "files_delete" | "files_mkdir",
+                          "id": "…", "path": "/main.py", "content": "<base64>"}
+                         {"command": "bench", "id": "…", "words": ["press", 0, 100]}
+                         {"command": "pins", "id": "…"}            (a fresh pin snapshot now)
     kernel → front end   {"type": "state", "state": {...}}            (see `LabComm.state`)
                          {"type": "reply", "id": "…", "ok": true|false, "message": "…",
                           "ports": [...]}                               (ports: only for "ports")
+                         {"type": "pins", "pins": {...}, ...}          (see `PinWatch.snapshot`)
+
+Files go through esp32_kernel.files (the file magics' path: hash-verified, written under a
+temporary name then renamed), one operation at a time and never while a cell runs; a cell
+that starts meanwhile waits for the transfer to end. Pins: for the emulator, from its bench
+(its event stream, and a snapshot through the control channel — this never touches the
+board's REPL, so it runs while cells run too); for a real board, the GPIO registers read
+between cells only. Bench commands (emulator only) are allowed while a cell runs: pressing a
+button under running code is the point.
 
 The board is never talked to while a cell runs: commands that need it are refused with a
 message (interrupt excepted: it is for running code), and the firmware/heap query runs on
@@ -20,14 +34,17 @@ from __future__ import annotations
 
 import ast
 import asyncio
+import base64
 import functools
 import logging
+import posixpath
 import threading
 from collections.abc import Callable
 from typing import Any
 
 from .board import Board, BoardError, Execution
 from .config import EMULATOR
+from .files import BoardFiles, FileError
 from .link import ports
 from .link.serial_link import DEFAULT_BAUD
 
@@ -41,6 +58,20 @@ REFRESH_DELAY = 0.05  # after a cell, wait this long for the next queued cell be
 # One expression, so the user's namespace gains no names.
 _QUERY = "print(repr((tuple(__import__('os').uname()), __import__('gc').mem_free())))"
 _BUSY_MESSAGE = "the board is running a cell — interrupt it first"
+PENDING_PATIENCE = 120.0  # seconds a cell waits for the panel's file transfer to end
+MAX_FILE = 4 * 1024 * 1024  # bytes: an ESP32's whole flash; larger uploads are refused
+
+# The GPIOs the pin view shows (the chip's; 6-11 drive the flash and are never queried).
+GPIOS = [*range(0, 6), *range(12, 20), *range(21, 24), *range(25, 28), *range(32, 40)]
+PIN_POLL_WHILE_RUNNING = 1.0  # seconds between emulator pin snapshots while a cell runs
+# A real ESP32's GPIO registers (ESP32 TRM, 4.12): out-enable and input levels, 0-31 and 32-39.
+# Reading them touches no pin: a Pin() would reconfigure it.
+_GPIO_REGS = (0x3FF44020, 0x3FF4403C, 0x3FF4402C, 0x3FF44040)
+_PIN_QUERY = ("print(repr(tuple(__import__('machine').mem32[a] & 0xffffffff for a in (%s))))"
+              % ", ".join(hex(a) for a in _GPIO_REGS))
+# What the panel may ask of the emulator's bench (no hard_reset, drop_client...: the kernel owns those).
+BENCH_COMMANDS = {"press", "release", "add_button", "add_pot", "set_pot", "add_thermistor", "set_temperature",
+                  "set_source", "set_volts", "set_pin", "add_led", "remove", "set_touch", "describe"}  # fmt: skip
 
 
 def _port_dict(port: ports.PortInfo) -> dict[str, Any]:
@@ -55,6 +86,95 @@ def _port_dict(port: ports.PortInfo) -> dict[str, Any]:
 def list_ports() -> list[dict[str, Any]]:
     """This machine's serial ports as JSON-ready dicts, likely ESP32 boards first."""
     return [_port_dict(p) for p in ports.list_serial_ports()]
+
+
+def pins_from_registers(enable0: int, in0: int, enable1: int, in1: int) -> dict[str, dict[str, Any]]:
+    """A real ESP32's pin view from its GPIO registers: outputs (enable bit set) and levels."""
+    pins = {}
+    for gpio in GPIOS:
+        enable, level = (enable0, in0) if gpio < 32 else (enable1, in1)
+        bit = gpio % 32
+        pins[str(gpio)] = {"mode": "out" if enable >> bit & 1 else None, "level": level >> bit & 1,
+                           "volts": None, "pull": None, "irq": 0, "pwm": None, "dac": None}  # fmt: skip
+    return pins
+
+
+def profile_dict(name: str | None, assumed: bool = False) -> dict[str, Any] | None:
+    """The board profile (labels ↔ GPIOs, LEDs, buttons) as the pin view wants it."""
+    from .emulator import board_profile
+
+    try:
+        profile = board_profile.load(name)
+    except (ValueError, OSError):
+        return None
+    return {"id": profile.id, "name": profile.name, "labels": dict(profile.labels), "leds": list(profile.leds),
+            "buttons": list(profile.buttons), "assumed": assumed}  # fmt: skip
+
+
+class PinWatch:
+    """Follows the emulator's pins: its bench's event stream (and a cell running) kicks a
+    snapshot through the control channel, which never touches the board's REPL."""
+
+    FIELDS = ("mode", "level", "volts", "pull", "irq", "pwm", "dac")
+
+    def __init__(self, emulator, publish: Callable[[dict], None], running: Callable[[], bool]) -> None:
+        self.emulator = emulator
+        self.publish = publish
+        self.running = running
+        self.stopped = threading.Event()
+        self.kick = threading.Event()
+        self.last: dict | None = None
+        self.events_seen = 0
+        self.profile: dict | None = None
+        self.kick.set()
+        threading.Thread(target=self._listen, name="lab-bench-events", daemon=True).start()
+        threading.Thread(target=self._poll, name="lab-bench-pins", daemon=True).start()
+
+    def stop(self) -> None:
+        self.stopped.set()
+        self.kick.set()
+
+    def _alive(self) -> bool:
+        return not self.stopped.is_set() and self.emulator.poll() is None
+
+    def _listen(self) -> None:
+        while self._alive():
+            try:
+                for _event in self.emulator.events(timeout=2):
+                    if self.stopped.is_set():
+                        return
+                    self.events_seen += 1
+                    self.kick.set()
+            except Exception:  # the emulator restarting or gone: look again shortly
+                log.debug("bench event stream ended", exc_info=True)
+                if self.stopped.wait(1):
+                    return
+
+    def _poll(self) -> None:
+        while self._alive():
+            self.kick.wait(PIN_POLL_WHILE_RUNNING if self.running() else 5.0)
+            if self.stopped.wait(0.05):  # let a burst of events settle into one snapshot
+                return
+            self.kick.clear()
+            try:
+                message = self.snapshot()
+            except Exception:
+                log.debug("bench snapshot failed", exc_info=True)
+                continue
+            if message != self.last:
+                self.last = message
+                self.publish(message)
+
+    def snapshot(self) -> dict[str, Any]:
+        if self.profile is None:
+            self.profile = profile_dict(self.emulator.status().get("board")) or {}
+        pins = {}
+        for gpio in GPIOS:
+            info = self.emulator.get_pin(gpio)
+            pins[str(gpio)] = {k: info.get(k) for k in self.FIELDS}
+        bench = self.emulator.bench("describe")
+        bench.pop("ok", None)
+        return {"source": "emulator", "pins": pins, "bench": bench, "profile": self.profile}
 
 
 class LabComm:
@@ -72,6 +192,11 @@ class LabComm:
         self._last_sent: dict | None = None
         self._watching = False
         self._refresh_handle: asyncio.TimerHandle | None = None
+        self._pending_done = asyncio.Event()
+        self._pending_done.set()
+        self.pin_watch: PinWatch | None = None
+        self.pins: dict | None = None  # the last pin message sent
+        self._pin_query_failed: Board | None = None  # a board without machine.mem32
 
     @classmethod
     def attach(cls, kernel) -> LabComm:
@@ -89,6 +214,11 @@ class LabComm:
 
         @functools.wraps(run_cell)
         async def do_execute(*args, **kwargs):
+            if self.pending:  # a file transfer from the panel: the cell waits for it
+                try:
+                    await asyncio.wait_for(self._pending_done.wait(), PENDING_PATIENCE)
+                except asyncio.TimeoutError:
+                    pass  # the cell meets the busy board and says so
             self._cell_started()
             try:
                 return await run_cell(*args, **kwargs)
@@ -128,6 +258,7 @@ class LabComm:
         if loop is not None and threading.current_thread() is not threading.main_thread():
             loop.call_soon_threadsafe(self.publish, force)
             return
+        self._sync_pin_watch()
         state = self.state()
         if not force and state == self._last_sent:
             return
@@ -172,7 +303,64 @@ class LabComm:
         """Query the board (when idle) and publish."""
         self._refresh_handle = None
         self.query_board()
+        self.query_pins()
         self.publish()
+
+    # Pins -------------------------------------------------------------------------------
+
+    def _is_emulator(self, board: Board | None) -> bool:
+        emulator = self.kernel.boards.emulator
+        return emulator is not None and board is not None and board.port == emulator.url
+
+    def _sync_pin_watch(self) -> None:
+        """Follow the emulator's bench while a comm is open and the board is the emulator."""
+        boards = self.kernel.boards
+        wanted = boards.emulator if self.comms and self._is_emulator(boards.board) and boards.board.connected else None
+        watch = self.pin_watch
+        if watch is not None and (watch.emulator is not wanted or not watch._alive()):
+            watch.stop()
+            self.pin_watch = watch = None
+        if watch is None and wanted is not None:
+            self.pin_watch = PinWatch(wanted, self.publish_pins, lambda: self.cell_running)
+
+    def publish_pins(self, message: dict) -> None:
+        """Send a pin view to every open comm. Any thread."""
+        loop = self._loop
+        if loop is not None and threading.current_thread() is not threading.main_thread():
+            loop.call_soon_threadsafe(self.publish_pins, message)
+            return
+        self.pins = message
+        for comm in list(self.comms.values()):
+            self._send(comm, {"type": "pins", **message})
+
+    def query_pins(self) -> bool:
+        """A real board's outputs and levels from its GPIO registers, between cells only."""
+        board = self.kernel.boards.board
+        if self._is_emulator(board):
+            if self.pin_watch is not None:
+                self.pin_watch.kick.set()
+            return False
+        if board is None or not board.connected or board.busy or self.cell_running or self.pending:
+            return False
+        if self._pin_query_failed is board:
+            return False
+        try:
+            execution: Execution = board.start(_PIN_QUERY, collect=True)
+        except BoardError as e:
+            log.debug("pin query refused: %s", e)
+            return False
+        if not execution.done.wait(QUERY_TIMEOUT) or execution.lost or execution.rebooted:
+            return False
+        if execution.error:
+            self._pin_query_failed = board  # not an ESP32's registers: do not ask again
+            return False
+        try:
+            registers = ast.literal_eval(execution.stdout.decode(errors="replace").strip())
+            pins = pins_from_registers(*registers)
+        except (ValueError, SyntaxError, TypeError):
+            return False
+        self.publish_pins({"source": "board", "pins": pins, "bench": None, "profile": profile_dict(None, assumed=True)})
+        return True
 
     def _schedule_refresh(self, delay: float = REFRESH_DELAY) -> None:
         if self._loop is None or not self.comms:
@@ -185,6 +373,8 @@ class LabComm:
 
     def _cell_started(self) -> None:
         self.cell_running = True
+        if self.pin_watch is not None:
+            self.pin_watch.kick.set()
         if self._refresh_handle is not None:
             self._refresh_handle.cancel()
             self._refresh_handle = None
@@ -193,6 +383,8 @@ class LabComm:
 
     def _cell_ended(self) -> None:
         self.cell_running = False
+        if self.pin_watch is not None:
+            self.pin_watch.kick.set()
         if self.comms:
             self.publish()
             self._schedule_refresh()
@@ -218,14 +410,21 @@ class LabComm:
             self._loop = None
         self.comms[comm.comm_id] = comm
         comm.on_msg(self._on_msg)
-        comm.on_close(lambda _msg, comm_id=comm.comm_id: self.comms.pop(comm_id, None))
+        comm.on_close(lambda _msg, comm_id=comm.comm_id: self._on_close(comm_id))
         self._send(comm, {"type": "state", "state": self.state()})
+        self._sync_pin_watch()
+        if self.pins is not None:
+            self._send(comm, {"type": "pins", **self.pins})
         if self._loop is not None:
             if not self._watching:
                 self._watching = True
                 self._loop.call_later(WATCH_INTERVAL, self._watch)
             if self.firmware is None:
                 self._schedule_refresh(0)
+
+    def _on_close(self, comm_id: str) -> None:
+        self.comms.pop(comm_id, None)
+        self._sync_pin_watch()
 
     def _on_msg(self, msg) -> None:
         data = msg["content"]["data"] or {}
@@ -264,35 +463,43 @@ class LabComm:
         board.interrupt()
         reply(True, "Ctrl-C sent to the board")
 
-    def _in_background(self, name: str, work: Callable[[], str], reply) -> None:
-        """Run a slow board operation off the event loop; one at a time, never during a cell."""
+    def _in_background(self, name: str, work: Callable[[], Any], reply, *, refresh: bool = True) -> None:
+        """Run a slow board operation off the event loop; one at a time, never during a cell.
+        `work` returns the reply's message, or (message, extra fields for the reply)."""
         if self.pending:
             reply(False, f"still busy with {self.pending}")
             return
-        if self.cell_running:
+        board = self.kernel.boards.board
+        if self.cell_running or (board is not None and board.busy):
             reply(False, _BUSY_MESSAGE)
             return
         self.pending = name
+        self._pending_done.clear()
         self.publish()
 
         def run() -> None:
+            extra: dict = {}
             try:
                 message, ok = work(), True
+                if isinstance(message, tuple):
+                    message, extra = message
             except (BoardError, OSError) as e:
                 message, ok = str(e), False
             except Exception as e:
                 log.exception("lab command %s failed", name)
                 message, ok = f"{type(e).__name__}: {e}", False
             if self._loop is not None:
-                self._loop.call_soon_threadsafe(finish, ok, message)
+                self._loop.call_soon_threadsafe(finish, ok, message, extra)
             else:
-                finish(ok, message)
+                finish(ok, message, extra)
 
-        def finish(ok: bool, message: str) -> None:
+        def finish(ok: bool, message: str, extra: dict) -> None:
             self.pending = None
-            reply(ok, message)
+            self._pending_done.set()
+            reply(ok, message, **extra)
             self.publish()
-            self._schedule_refresh(0)
+            if refresh:
+                self._schedule_refresh(0)
 
         threading.Thread(target=run, name=f"lab-{name}", daemon=True).start()
 
@@ -348,6 +555,129 @@ class LabComm:
 
         self._in_background("hard_reset", work, reply)
 
+    # Files ------------------------------------------------------------------------------
+
+    def _files(self, data: dict, reply, name: str, work: Callable[[BoardFiles, str], Any]) -> None:
+        """A file operation on the board, through esp32_kernel.files, in the background."""
+        board = self._board_or_none()
+        if board is None:
+            reply(False, "no board connected")
+            return
+        raw = data.get("path")
+        if not isinstance(raw, str) or not raw.strip():
+            reply(False, "which file? (a board path such as /main.py)")
+            return
+        try:
+            path = _board_path(raw)
+        except FileError as e:
+            reply(False, str(e))
+            return
+        self._in_background(name, lambda: work(BoardFiles(board), path), reply, refresh=False)
+
+    def _cmd_files_list(self, data: dict, reply) -> None:
+        def work(files: BoardFiles, path: str):
+            entries = files.ls(path)
+            try:
+                size, free = files.df(path)
+            except BoardError:
+                size = free = None
+            listed = [{"name": e.name, "dir": e.is_dir, "size": e.size} for e in entries]
+            return "", {"path": path, "entries": listed, "fs_size": size, "fs_free": free}
+
+        self._files(data, reply, "files_list", work)
+
+    def _cmd_files_read(self, data: dict, reply) -> None:
+        def work(files: BoardFiles, path: str):
+            content = files.get_bytes(path)
+            return "", {"path": path, "size": len(content), "content": base64.b64encode(content).decode("ascii")}
+
+        self._files(data, reply, "files_read", work)
+
+    def _cmd_files_write(self, data: dict, reply) -> None:
+        try:
+            content = base64.b64decode(str(data.get("content") or ""), validate=True)
+        except (ValueError, TypeError):
+            reply(False, "the file's content did not arrive intact (not base64)")
+            return
+        if len(content) > MAX_FILE:
+            reply(False, f"{len(content) // 1024} KB is more than the board's flash holds")
+            return
+
+        def work(files: BoardFiles, path: str):
+            transfer = files.put_bytes(content, path)
+            what = "unchanged (the board already had it)" if transfer.skipped else f"written ({transfer.size} bytes)"
+            return f"{path}: {what}", {"path": path, "size": transfer.size, "skipped": transfer.skipped}
+
+        self._files(data, reply, "files_write", work)
+
+    def _cmd_files_delete(self, data: dict, reply) -> None:
+        recursive = bool(data.get("recursive"))
+
+        def work(files: BoardFiles, path: str):
+            if path == "/":
+                raise FileError("refusing to remove the board's whole file system")
+            files.rm(path, recursive=recursive)
+            return f"{path}: removed", {"path": path}
+
+        self._files(data, reply, "files_delete", work)
+
+    def _cmd_files_mkdir(self, data: dict, reply) -> None:
+        def work(files: BoardFiles, path: str):
+            files.mkdir(path)
+            return f"{path}: folder made", {"path": path}
+
+        self._files(data, reply, "files_mkdir", work)
+
+    # Pins and the bench -----------------------------------------------------------------
+
+    def _cmd_pins(self, data: dict, reply) -> None:
+        """A fresh pin view now (the emulator's at any time; a board's between cells)."""
+        if self._is_emulator(self.kernel.boards.board):
+            self._sync_pin_watch()
+            if self.pin_watch is not None:
+                self.pin_watch.kick.set()
+            reply(True)
+        elif self.cell_running:
+            reply(False, "a real board's pins are read between cells")
+        else:
+            reply(self.query_pins())
+
+    def _cmd_bench(self, data: dict, reply) -> None:
+        """One command for the emulator's bench, e.g. {"words": ["press", 0, 100]}."""
+        emulator = self.kernel.boards.emulator
+        if emulator is None or not self._is_emulator(self.kernel.boards.board):
+            reply(False, "the bench belongs to the emulated ESP32; this notebook is not on it")
+            return
+        words = data.get("words")
+        if not isinstance(words, list) or not words or not all(isinstance(w, (str, int, float)) and not isinstance(w, bool) for w in words):
+            reply(False, "bench: words such as ['press', 0, 100]")
+            return
+        words = [str(w) for w in words]
+        if words[0] not in BENCH_COMMANDS:
+            reply(False, f"bench: {words[0]!r} is not offered here")
+            return
+        if any(not w or any(c.isspace() for c in w) for w in words):
+            reply(False, "bench: a word may not be empty or hold spaces")
+            return
+        watch = self.pin_watch
+        loop = self._loop
+
+        def run() -> None:
+            try:
+                answer = emulator.bench(*words)
+                answer.pop("ok", None)
+                ok, message, extra = True, "", {"result": answer}
+            except Exception as e:  # EmulatorError, or the emulator gone
+                ok, message, extra = False, f"bench {words[0]}: {e}", {}
+            if watch is not None:
+                watch.kick.set()
+            if loop is not None:
+                loop.call_soon_threadsafe(lambda: reply(ok, message, **extra))
+            else:
+                reply(ok, message, **extra)
+
+        threading.Thread(target=run, name="lab-bench", daemon=True).start()
+
     commands: dict[str, Callable] = {
         "refresh": _cmd_refresh,
         "ports": _cmd_ports,
@@ -356,4 +686,18 @@ class LabComm:
         "disconnect": _cmd_disconnect,
         "soft_reset": _cmd_soft_reset,
         "hard_reset": _cmd_hard_reset,
+        "files_list": _cmd_files_list,
+        "files_read": _cmd_files_read,
+        "files_write": _cmd_files_write,
+        "files_delete": _cmd_files_delete,
+        "files_mkdir": _cmd_files_mkdir,
+        "pins": _cmd_pins,
+        "bench": _cmd_bench,
     }
+
+
+def _board_path(path: str) -> str:
+    from .files import board_path
+
+    clean = board_path(path.strip())
+    return clean if clean.startswith("/") else posixpath.join("/", clean)

@@ -12,10 +12,12 @@ from .config import EMULATOR, Target
 from .device import source
 from .link import ports
 from .link.serial_link import DEFAULT_BAUD
+from .portlock import PortBusy, PortLock
 
 log = logging.getLogger(__name__)
 RECONNECT_INTERVAL = 0.5
 KERNEL_HELPERS = source("kernel_helpers.py")
+DEFAULT_NAME = "default"  # how %%on names the board unnamed cells run on
 
 
 class BoardSession:
@@ -24,6 +26,10 @@ class BoardSession:
     `notices` collects one-line messages for the user (connected, lost, reconnected); the
     kernel shows them with the next cell's output. `unsolicited` collects what the board
     printed between cells.
+
+    Besides the board cells run on (`board`), it holds named boards (`named`, from
+    `%connect --name a PORT`) that `%%on` runs cells on. Every port it holds is locked
+    against other kernels (portlock.py).
     """
 
     def __init__(self, on_unsolicited: Callable[[bytes], None] | None = None) -> None:
@@ -36,6 +42,9 @@ class BoardSession:
         self._changed = threading.Condition(self._lock)
         self._generation = 0  # bumps on every (dis)connect, so stale reconnect loops stop
         self.error: str | None = None  # why there is no board, if there is none
+        self.named: dict[str, Board] = {}
+        self._named_generation: dict[str, int] = {}
+        self._locks: dict[str | None, PortLock] = {}  # slot (None: the default board) → its port's lock
 
     # Choosing and connecting ------------------------------------------------------------
 
@@ -57,33 +66,89 @@ class BoardSession:
             why = "no ESP32 board found on this machine's serial ports"
         return self.connect_emulator(None, why=why)
 
-    def connect(self, port: str, baud: int = DEFAULT_BAUD, *, hard_reset=None) -> str:
-        board = Board(port, baud, hard_reset=hard_reset, on_unsolicited=self._unsolicited, setup=KERNEL_HELPERS)
-        board.connect()
+    def connect(self, port: str, baud: int = DEFAULT_BAUD, *, hard_reset=None, name: str | None = None,
+                announce: bool = False) -> str:  # fmt: skip
+        """Connect to `port`: as the board cells run on, or as the named board `name`.
+        `announce` (reconnections) queues the message as a notice before any cell can see
+        the new board, so the next cell always shows it."""
+        lock = self._lock_port(port, name)
+        on_unsolicited = self._unsolicited if name is None else _Labelled(name, self._unsolicited)
+        board = Board(port, baud, hard_reset=hard_reset, on_unsolicited=on_unsolicited, setup=KERNEL_HELPERS)
+        try:
+            board.connect()
+        except BoardError:
+            if self._locks.get(name) is not lock:
+                lock.release()
+            raise
+        if name is not None:
+            with self._lock:
+                self._replace_named(name, board)
+                self._set_lock(name, lock)
+                board.on_lost = self._named_lost_handler(name, self._named_generation[name])
+                message = f"Connected to {port} as board {name!r} ({baud} baud); %%on {name} runs a cell there."
+                if announce:
+                    self.notices.append(f"Reconnected: {message}")
+            return message
         with self._lock:
             self._replace(board)
+            self._set_lock(None, lock)
             if self.emulator and hard_reset is None:
                 self._stop_emulator()
             self.description = f"ESP32 on {port}" if hard_reset is None else f"emulated ESP32 at {port}"
             board.on_lost = self._lost_handler(self._generation)
-        return f"Connected to the {self.description} ({baud} baud)."
+            message = f"Connected to the {self.description} ({baud} baud)."
+            if announce:
+                self.notices.append(f"Reconnected: {message}")
+        return message
 
-    def connect_emulator(self, baud: int | None, *, why: str = "") -> str:
+    def _lock_port(self, port: str, name: str | None) -> PortLock:
+        """The lock for `port` in slot `name`: kept if the slot holds it already, refused if
+        another slot of this kernel or another kernel holds it."""
+        with self._lock:
+            held = self._locks.get(name)
+            if held is not None and held.port == port:
+                return held
+            for slot, lock in self._locks.items():
+                if lock.port == port:
+                    label = "the board cells run on" if slot is None else f"board {slot!r}"
+                    raise BoardError(f"{port} is already connected in this kernel as {label}")
+        try:
+            return PortLock(port).acquire()
+        except PortBusy as e:
+            raise BoardError(str(e)) from None
+
+    def _set_lock(self, name: str | None, lock: PortLock | None) -> None:
+        old = self._locks.pop(name, None)
+        if lock is not None:
+            self._locks[name] = lock
+        if old is not None and old is not lock:
+            old.release()
+
+    def connect_emulator(self, baud: int | None, *, why: str = "", announce: bool = False) -> str:
         from .emulator.process import launch  # the emulator is only imported when used
 
         with self._lock:
             self._replace(None)
             self._stop_emulator()
             self.emulator = launch(baud=baud)
-        message = self.connect(self.emulator.url, baud or DEFAULT_BAUD, hard_reset=self.emulator.hard_reset)
+        message = self.connect(self.emulator.url, baud or DEFAULT_BAUD, hard_reset=self.emulator.hard_reset, announce=announce)
         if why:
             return f"{why[0].upper()}{why[1:]} — using the emulated ESP32 at {self.emulator.url} (%connect PORT for a real board)."
         return message
 
-    def disconnect(self) -> str:
+    def disconnect(self, name: str | None = None) -> str:
+        if name is not None:
+            with self._lock:
+                board = self.named.get(name)
+                if board is None:
+                    return f"No board is named {name!r}" + (f" (named: {', '.join(self.named)})." if self.named else ".")
+                self._replace_named(name, None)
+                self._set_lock(name, None)
+            return f"Disconnected board {name!r} ({board.port})."
         with self._lock:
             had = self.description
             self._replace(None)
+            self._set_lock(None, None)
             self._stop_emulator()
             self.description = "no board"
         return f"Disconnected from the {had}." if had != "no board" else "No board was connected."
@@ -94,6 +159,7 @@ class BoardSession:
         with self._lock:
             board = self.board
             self._replace(None)
+            self._set_lock(None, None)
             self.description = "no board"
         return board
 
@@ -111,7 +177,19 @@ class BoardSession:
             self.emulator.stop()
             self.emulator = None
 
+    def _replace_named(self, name: str, board: Board | None) -> None:
+        old = self.named.pop(name, None)
+        self._named_generation[name] = self._named_generation.get(name, 0) + 1
+        if board is not None:
+            self.named[name] = board
+        if old and old is not board:
+            old.on_lost = None
+            old.close()
+        self._changed.notify_all()
+
     def close(self) -> None:
+        for name in list(self.named):
+            self.disconnect(name)
         self.disconnect()
 
     # Using it ---------------------------------------------------------------------------
@@ -125,6 +203,20 @@ class BoardSession:
                     raise BoardError(f"{self.board.lost} — waiting for it to come back (or %connect another port)")
                 raise BoardError(self.error or "no board connected — run %connect PORT (%ports lists them) or %connect emulator")
             return self.board
+
+    def board_named(self, name: str, timeout: float = 2.0) -> Board:
+        """A named board ('default': the board cells run on), waiting briefly for a reconnection."""
+        if name == DEFAULT_NAME and name not in self.named:
+            return self.current(timeout)
+        with self._lock:
+            if name not in self.named:
+                known = ", ".join([DEFAULT_NAME, *self.named])
+                raise BoardError(f"no board is named {name!r} (boards: {known}); %connect --name {name} PORT connects one")
+            self._changed.wait_for(lambda: name in self.named and self.named[name].connected, timeout)
+            board = self.named.get(name)
+            if board is None or not board.connected:
+                raise BoardError(f"board {name!r}: {board.lost if board else 'disconnected'} — waiting for it to come back")
+            return board
 
     def _unsolicited(self, data: bytes) -> None:
         if self.on_unsolicited:
@@ -154,12 +246,54 @@ class BoardSession:
                 if self.emulator and self.emulator.poll() is not None:  # our emulator died
                     with self._lock:
                         self.emulator = None
-                    message = self.connect_emulator(None)
+                    self.connect_emulator(None, announce=True)
                 else:
-                    message = self.connect(board.port, board.baud, hard_reset=self.emulator.hard_reset if self.emulator else None)
+                    self.connect(board.port, board.baud, hard_reset=self.emulator.hard_reset if self.emulator else None, announce=True)
             except Exception as e:  # the port is not back yet (or cannot come back): keep trying
                 log.debug("reconnect to %s failed: %s", board.port, e)
                 continue
-            with self._lock:
-                self.notices.append(f"Reconnected: {message}")
             return
+
+    def _named_lost_handler(self, name: str, generation: int) -> Callable[[str], None]:
+        def lost(message: str) -> None:
+            with self._lock:
+                if self._named_generation.get(name) != generation:
+                    return
+                board = self.named.get(name)
+                if board and not board.loss_reported:
+                    self.notices.append(f"Board {name!r}: {message}; reconnecting when it comes back.")
+            threading.Thread(target=self._named_reconnect_loop, args=(name, generation), daemon=True, name=f"reconnect {name}").start()
+
+        return lost
+
+    def _named_reconnect_loop(self, name: str, generation: int) -> None:
+        stop = threading.Event()
+        while not stop.wait(RECONNECT_INTERVAL):
+            with self._lock:
+                board = self.named.get(name)
+                if self._named_generation.get(name) != generation or board is None:
+                    return
+            try:
+                self.connect(board.port, board.baud, name=name, announce=True)
+            except Exception as e:
+                log.debug("reconnect to %s failed: %s", board.port, e)
+                continue
+            return
+
+
+class _Labelled:
+    """Unsolicited output of a named board, each line starting with its name."""
+
+    def __init__(self, name: str, forward: Callable[[bytes], None]) -> None:
+        self.label = f"[{name}] ".encode()
+        self.forward = forward
+        self.at_line_start = True
+
+    def __call__(self, data: bytes) -> None:
+        out = bytearray()
+        for line in data.splitlines(keepends=True):
+            if self.at_line_start:
+                out += self.label
+            out += line
+            self.at_line_start = line.endswith(b"\n")
+        self.forward(bytes(out))

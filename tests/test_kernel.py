@@ -178,6 +178,7 @@ def test_kernel_info_is_python_highlighted_without_debugger(kc):
 def test_emulator_killed_mid_cell_then_reconnects(tmp_path):
     km, kc = start_kernel(tmp_path)
     try:
+        run_cell(kc, "pass")  # a device cell waits for the start-up connection; host cells don't
         pid = int(run_cell(kc, "%%host\nget_ipython().kernel.boards.emulator.pid").result)
         msg_id = kc.execute("import time\nwhile True:\n    time.sleep(0.01)")
         time.sleep(0.3)  # let the cell start; the loss is what is measured below

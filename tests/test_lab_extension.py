@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import urllib.error
 import urllib.request
 
@@ -124,11 +125,8 @@ def test_status_bar_and_board_panel_follow_the_emulated_board(lab):
 
         page.mouse.move(0, 0)  # no hover highlight in the picture
         lab.screenshot(ARTIFACTS / "board-panel.png")
-        if not DOCS_SCREENSHOT.exists() or os.environ.get("UPDATE_DOCS_SCREENSHOT") == "1":
-            lab.screenshot(DOCS_SCREENSHOT)
 
         # The pins: chip GPIO numbers, flash pins unusable, 34-39 input-only.
-        board.locator(".jp-ESP32-pins summary").click()
         pins = board.locator(".jp-ESP32-pin")
         expect(pins).to_have_count(34)
         expect(board.locator(".jp-ESP32-pin[data-use='flash']")).to_have_count(6)
@@ -156,3 +154,139 @@ def test_status_bar_and_board_panel_follow_the_emulated_board(lab):
         assert background not in ("rgb(255, 255, 255)", "rgba(0, 0, 0, 0)"), background
         page.mouse.move(0, 0)
         lab.screenshot(ARTIFACTS / "board-panel-dark.png")
+
+
+def run_cell(page, panel, index: int) -> None:
+    """Run the notebook's cell `index` (Shift+Enter in its editor)."""
+    panel.locator(".jp-CodeCell").nth(index).locator(".jp-InputArea-editor").click()
+    page.keyboard.press("Shift+Enter")
+
+
+def test_pins_bench_and_files_in_the_panel(lab, tmp_path):
+    """The issue's browser steps: toggle a pin from a cell and see the pin view change; press
+    a bench button and see an IRQ handler's output; upload (file input and drag and drop),
+    open, edit, save, download and delete a board file."""
+    page = lab.page
+    with lab.explain_failure():
+        lab.server.api(
+            "PUT",
+            "contents/bench.ipynb",
+            {
+                "type": "notebook",
+                "format": "json",
+                "content": notebook(
+                    "from machine import Pin\nled = Pin(2, Pin.OUT)\nled.value(1)",
+                    "import time\npressed = []\nboot = Pin(0, Pin.IN, Pin.PULL_UP)\n"
+                    "boot.irq(lambda p: (pressed.append(p), print('IRQ: button pressed on', p)), Pin.IRQ_FALLING)\n"
+                    "start = time.ticks_ms()\nwhile not pressed and time.ticks_diff(time.ticks_ms(), start) < 25000:\n"
+                    "    time.sleep(0.05)\nprint('waited', len(pressed))",
+                    "print(open('hello_board.py').read())",
+                    "led.value(0)",
+                ),
+            },
+        )
+        page.goto(lab.server.page_url("lab/tree/bench.ipynb"))
+        panel = page.locator(".jp-NotebookPanel")
+        status = page.locator(STATUS_ITEM)
+        expect(status).to_have_attribute("data-state", "idle")
+        expect(status).to_contain_text("KB free")
+        status.click()
+        board = page.locator(PANEL)
+        expect(board).to_be_visible()
+
+        # The pin view: labels from the board profile, live levels from the emulator's bench.
+        pin2 = board.locator(".jp-ESP32-pin[data-gpio='2']")
+        expect(pin2.locator(".jp-ESP32-pinLabel")).to_have_text("IO2")
+        expect(board.locator(".jp-ESP32-pin[data-gpio='36'] .jp-ESP32-pinLabel")).to_have_text("SVP")
+        expect(pin2).to_have_attribute("data-look", "unused")
+        run_cell(page, panel, 0)
+        expect(pin2).to_have_attribute("data-look", "out-high")
+        assert "output, high (1)" in (pin2.get_attribute("title") or "")
+
+        # The bench: the DevKitC's BOOT button is on GPIO 0; press it while a cell waits for
+        # it, and the cell's IRQ handler prints.
+        bench = board.locator(".jp-ESP32-bench")
+        expect(bench.locator(".jp-ESP32-part[data-kind='button'][data-gpio='0']")).to_contain_text("push button")
+        run_cell(page, panel, 1)
+        expect(status).to_have_attribute("data-state", "busy")
+        pin0 = board.locator(".jp-ESP32-pin[data-gpio='0']")
+        expect(pin0).to_have_attribute("data-look", "in-high")  # pulled up: the cell has set it up
+        bench.get_by_role("button", name="Press the button on GPIO 0").click()
+        output = panel.locator(".jp-CodeCell").nth(1).locator(".jp-OutputArea-output")
+        expect(output).to_contain_text("IRQ: button pressed on Pin(0)")
+        expect(output).to_contain_text("waited 1")
+        expect(status).to_have_attribute("data-state", "idle")
+
+        # A potentiometer on an ADC pin: the pin shows its voltage; the slider moves it.
+        bench.locator(".jp-ESP32-addKind").select_option("pot")
+        bench.locator(".jp-ESP32-addPin").select_option("34")
+        bench.get_by_role("button", name="Add").click()
+        pin34 = board.locator(".jp-ESP32-pin[data-gpio='34']")
+        expect(pin34.locator(".jp-ESP32-pinTag")).to_have_text("1.65 V")
+        bench.get_by_label("Potentiometer on GPIO 34").fill("0.8")
+        expect(pin34.locator(".jp-ESP32-pinTag")).to_have_text("2.64 V")
+        expect(bench.locator(".jp-ESP32-part[data-kind='pot']")).to_contain_text("80%")
+
+        # Files: upload with the file input, then by dropping a file on the section.
+        files = board.locator(".jp-ESP32-files")
+        expect(files.locator(".jp-ESP32-folder")).to_have_text("/")
+        expect(files.locator(".jp-ESP32-hint", has_text="Listing")).to_have_count(0)
+        files.locator(".jp-ESP32-fileInput").set_input_files(
+            files=[{"name": "hello_board.py", "mimeType": "text/x-python", "buffer": b"print('hello from the board')\n"}]
+        )
+        row = files.locator(".jp-ESP32-file", has_text="hello_board.py")
+        expect(row).to_contain_text("30 B")
+        board.locator(".jp-ESP32-filesBox").evaluate(
+            """node => {
+                const data = new DataTransfer();
+                data.items.add(new File(['x = 42\\n'], 'dropped.py', { type: 'text/x-python' }));
+                for (const type of ['dragover', 'drop']) {
+                    node.dispatchEvent(new DragEvent(type, { dataTransfer: data, bubbles: true, cancelable: true }));
+                }
+            }"""
+        )
+        dropped = files.locator(".jp-ESP32-file", has_text="dropped.py")
+        expect(dropped).to_contain_text("7 B")
+
+        page.mouse.move(0, 0)  # no hover highlight in the picture
+        board.evaluate("node => node.scrollTo(0, 0)")
+        lab.screenshot(ARTIFACTS / "board-panel-live.png")
+        if not DOCS_SCREENSHOT.exists() or os.environ.get("UPDATE_DOCS_SCREENSHOT") == "1":
+            lab.screenshot(DOCS_SCREENSHOT)
+
+        # Open the file in JupyterLab's editor, change it, save it back to the board.
+        row.get_by_role("button", name="Open hello_board.py").click()
+        editor_tab = page.locator(".lm-DockPanel-tabBar .lm-TabBar-tab", has_text="hello_board.py")
+        expect(editor_tab).to_be_visible()
+        editor = page.locator(".jp-FileEditor .cm-content")
+        expect(editor).to_contain_text("print('hello from the board')")
+        editor.click()
+        page.keyboard.press("Control+End")
+        page.keyboard.type("print('edited in JupyterLab')")
+        page.keyboard.press("Control+s")
+        expect(editor_tab).not_to_have_class(re.compile(r"jp-mod-dirty"))
+        expect(row).to_contain_text("60 B")  # the panel lists the folder again after a save
+        lab.screenshot(ARTIFACTS / "board-file-editor.png")
+
+        # The board runs the saved file.
+        page.locator(".lm-DockPanel-tabBar .lm-TabBar-tab", has_text="bench.ipynb").click()
+        run_cell(page, panel, 2)
+        output = panel.locator(".jp-CodeCell").nth(2).locator(".jp-OutputArea-output")
+        expect(output).to_contain_text("hello from the board")
+        expect(output).to_contain_text("edited in JupyterLab")
+        run_cell(page, panel, 3)
+        expect(pin2).to_have_attribute("data-look", "out-low")
+
+        # Download, then delete.
+        expect(status).to_have_attribute("data-state", "idle")
+        with page.expect_download() as download_info:
+            dropped.get_by_role("button", name="Download dropped.py").click()
+        download = download_info.value
+        assert download.suggested_filename == "dropped.py"
+        target = tmp_path / "dropped.py"
+        download.save_as(target)
+        assert target.read_bytes() == b"x = 42\n"
+        dropped.get_by_role("button", name="Delete dropped.py").click()
+        page.locator(".jp-Dialog").get_by_role("button", name="Delete").click()
+        expect(dropped).to_have_count(0)
+        expect(row).to_be_visible()

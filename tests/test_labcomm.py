@@ -182,3 +182,95 @@ def test_connect_to_a_port_that_is_not_there_says_why(comm):
     reply = comm.command("connect", port="socket://127.0.0.1:1")
     assert reply["ok"] is False
     assert "127.0.0.1:1" in reply["message"]
+
+
+# Files, through esp32_kernel.files ---------------------------------------------------------
+
+
+def test_files_write_list_read_delete(comm):
+    import base64
+
+    content = b"print('hello from the panel')\n" + bytes(range(256))
+    reply = comm.command("files_write", path="/panel_test.py", content=base64.b64encode(content).decode())
+    assert reply["ok"] is True, reply
+    assert reply["size"] == len(content)
+    listing = comm.command("files_list", path="/")
+    assert listing["ok"] is True, listing
+    entries = {e["name"]: e for e in listing["entries"]}
+    assert entries["panel_test.py"] == {"name": "panel_test.py", "dir": False, "size": len(content)}
+    assert listing["fs_free"] is None or listing["fs_free"] > 0
+    read = comm.command("files_read", path="panel_test.py")  # relative: from the root
+    assert read["ok"] is True, read
+    assert base64.b64decode(read["content"]) == content
+    # the same write again leaves the file alone
+    again = comm.command("files_write", path="/panel_test.py", content=base64.b64encode(content).decode())
+    assert again["ok"] is True and again["skipped"] is True
+    assert comm.command("files_delete", path="/panel_test.py")["ok"] is True
+    names = [e["name"] for e in comm.command("files_list", path="/")["entries"]]
+    assert "panel_test.py" not in names
+    # no transfer leftovers
+    assert not [n for n in names if n.endswith(".part~")]
+
+
+def test_files_errors_are_one_line(comm):
+    reply = comm.command("files_read", path="/no/such/file.py")
+    assert reply["ok"] is False and "no such file" in reply["message"]
+    reply = comm.command("files_write", path="/x.py", content="***not base64***")
+    assert reply["ok"] is False and "base64" in reply["message"]
+    reply = comm.command("files_delete", path="/")
+    assert reply["ok"] is False
+    reply = comm.command("files_list", path="")
+    assert reply["ok"] is False and "which file" in reply["message"]
+
+
+def test_files_are_refused_while_a_cell_runs(comm):
+    kc = comm.kc
+    msg_id = kc.execute("import time\nfor i in range(30):\n    time.sleep(0.1)")
+    comm.state(lambda s: s["busy"], "busy state")
+    reply = comm.command("files_list", path="/")
+    assert reply["ok"] is False and "running a cell" in reply["message"]
+    assert comm.command("interrupt")["ok"] is True
+    while kc.get_shell_msg(timeout=HANG_GUARD)["parent_header"].get("msg_id") != msg_id:
+        pass
+    comm.state(lambda s: not s["busy"], "idle state")
+
+
+# Pins and the bench ------------------------------------------------------------------------
+
+
+def pins(comm, predicate, what: str) -> dict:
+    return comm.wait_for(lambda d: d.get("type") == "pins" and predicate(d), what)
+
+
+def test_pins_follow_a_cell_that_drives_a_pin(comm):
+    first = pins(comm, lambda d: True, "a pin view")
+    assert first["source"] == "emulator"
+    assert first["profile"]["labels"]["IO2"] == 2
+    assert set(first["pins"]) >= {"0", "2", "4", "34", "39"} and "6" not in first["pins"]
+    comm.run("from machine import Pin\np2 = Pin(2, Pin.OUT)\np2.value(1)")
+    on = pins(comm, lambda d: d["pins"]["2"] == {**d["pins"]["2"], "mode": "out", "level": 1}, "GPIO 2 high")
+    assert on["pins"]["2"]["volts"] > 3
+    comm.run("p2.value(0)")
+    pins(comm, lambda d: d["pins"]["2"]["mode"] == "out" and d["pins"]["2"]["level"] == 0, "GPIO 2 low")
+
+
+def test_bench_pot_shows_on_an_adc_pin_and_press_fires_an_irq(comm):
+    reply = comm.command("bench", words=["add_pot", 34, 0.5])
+    assert reply["ok"] is True, reply
+    view = pins(comm, lambda d: 1.5 < (d["pins"]["34"]["volts"] or 0) < 1.8, "GPIO 34 at half of 3.3 V")
+    assert view["bench"]["pots"]["34"] == 0.5
+    assert comm.command("bench", words=["remove", 34])["ok"] is True
+    # a button on GPIO 0 (the BOOT button) and an IRQ handler printing
+    comm.run("from machine import Pin\nhits = []\nb = Pin(0, Pin.IN, Pin.PULL_UP)\nb.irq(lambda p: hits.append(1), Pin.IRQ_FALLING)")
+    assert comm.command("bench", words=["press", 0, 50])["ok"] is True
+    pins(comm, lambda d: d["bench"]["buttons"].get("0", {}).get("pressed") is False, "the button released")
+    run = comm.run("import time\nfor _ in range(20):\n    if hits: break\n    time.sleep(0.05)\nlen(hits)")
+    assert run.result == "1"
+
+
+def test_bench_refuses_what_the_panel_should_not_do(comm):
+    assert comm.command("bench", words=["hard_reset"])["ok"] is False
+    assert comm.command("bench", words=["press", "0 ; hard_reset"])["ok"] is False
+    assert comm.command("bench", words=[])["ok"] is False
+    reply = comm.command("bench", words=["press", 99])
+    assert reply["ok"] is False and "bench press" in reply["message"]

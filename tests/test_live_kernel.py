@@ -203,3 +203,27 @@ def test_plot_magic_saves_csv_and_reports_usage_errors(kc, tmp_path):
     assert "a window is a positive duration" in run_cell(kc, "%plot --window 0s").stdout
     assert "%plot: no series 'nope'" in run_cell(kc, f"%plot --csv {path} nope").stdout
 
+
+
+def test_records_crossing_cell_boundaries_are_neither_lost_nor_shown(kc):
+    # A timer keeps emitting while short cells start and end: records that arrive just as
+    # a cell ends must still reach the plot, and never as text in any cell.
+    run = run_cell(
+        kc,
+        "%plot tick --points 5000\n"
+        "from machine import Timer\n"
+        "from nb import emit\n"
+        "n = [0]\n"
+        "def sample(t):\n"
+        "    n[0] += 1\n"
+        "    emit(tick=n[0])\n"
+        "Timer(0).init(period=1, callback=sample)\n",
+    )
+    assert run.status == "ok", run.error
+    texts = [run_cell(kc, f"x = {i}").stdout for i in range(150)]
+    stop = run_cell(kc, "Timer(0).deinit()\nn[0]")
+    texts.append(stop.stdout)
+    assert not any("\x1e" in t or "\x1f" in t for t in texts), texts
+    last = int(stop.result)
+    summary = run_cell(kc, "%plot --summary").stdout
+    assert f"{last:,} samples · 0 lost in 0 gaps" in summary, summary

@@ -19,6 +19,8 @@ import time
 from dataclasses import dataclass, field
 from typing import Callable
 
+from . import parts
+
 GPIOS = tuple(range(0, 24)) + (25, 26, 27) + tuple(range(32, 40))
 INPUT_ONLY = range(34, 40)
 FLASH_PINS = range(6, 12)
@@ -112,6 +114,7 @@ class Bench:
         call_later: Callable[[float, Callable[[], None]], object] | None = None,
         clock: Callable[[], float] = time.monotonic,
         seed: int | None = None,
+        labels: dict[str, int] | None = None,
     ):
         self.to_board = to_board
         self.on_event = on_event
@@ -131,6 +134,14 @@ class Bench:
         self.rtc_base_ns: int | None = None
         self.rtc_memory = b""
         self.neopixels: dict[int, list] = {}
+        self.strips: dict[int, str] = {}  # pin -> byte order of a declared NeoPixel strip ("grb", "grbw", "rgb")
+        self.dhts: dict[int, parts.Dht] = {}
+        self.onewire: dict[int, parts.OneWireBus] = {}
+        self.i2c: dict[int, list] = {}  # SDA pin -> I2C devices on that bus
+        self.labels = dict(labels or {})  # the board's pin labels -> GPIO (board_profile.py)
+        self.on_change: Callable[[], None] = lambda: None  # after levels may have changed (pin wake from sleep)
+        self.touch_thresholds: dict[int, int] = {}
+        self.chip_celsius = 53.0  # the die's temperature (esp32.raw_temperature reads it, in °F)
         self._levels: dict[int, int] = {}
         self._led_state: dict[int, float] = {}
 
@@ -229,6 +240,7 @@ class Bench:
             if chip is not None and chip.irq and ((new and chip.irq & IRQ_RISING) or (not new and chip.irq & IRQ_FALLING)):
                 self.to_board(f"irq {pin}")
         self._update_leds()
+        self.on_change()
 
     def _dependents(self, pin: int) -> list[int]:
         return [pin] + [dest for dest, src in self.wires.items() if src == pin]
@@ -346,12 +358,64 @@ class Bench:
         self.rtc_memory = b"" if data == "-" else bytes.fromhex(data)
         return None
 
-    def _board_bitstream(self, pin, data):
+    def _board_bitstream(self, pin, data="-"):
         pin = int(pin)
-        raw = bytes.fromhex(data)
-        pixels = [list(raw[i : i + 3]) for i in range(0, len(raw) - 2, 3)]  # as sent: G, R, B
-        self.neopixels[pin] = [[g_r_b[1], g_r_b[0], g_r_b[2]] for g_r_b in pixels]
+        raw = b"" if data == "-" else bytes.fromhex(data)
+        self.neopixels[pin] = self._decode_strip(raw, self.strips.get(pin, "grb"))
         self.on_event({"event": "neopixel", "pin": pin, "pixels": self.neopixels[pin]})
+
+    @staticmethod
+    def _decode_strip(raw: bytes, order: str) -> list:
+        """Pixels as [R, G, B] (or [R, G, B, W]) from the bytes on the wire in `order`."""
+        bpp = len(order)
+        names = "rgbw"[:bpp]
+        pixels = []
+        for i in range(0, len(raw) - bpp + 1, bpp):
+            chunk = raw[i : i + bpp]
+            pixels.append([chunk[order.index(c)] for c in names])
+        return pixels
+
+    # -- parts that speak a protocol (parts.py)
+
+    def _board_dht_read(self, pin):
+        """The 40 bits a DHT answers with after its start signal (hex), or None: no answer."""
+        dht = self.dhts.get(int(pin))
+        if dht is None:
+            return None
+        return dht.frame().hex()
+
+    def _bus(self, pin) -> parts.OneWireBus:
+        return self.onewire.get(int(pin)) or parts.OneWireBus()
+
+    def _board_ow_reset(self, pin):
+        return 1 if self._bus(pin).reset() else 0
+
+    def _board_ow_readbit(self, pin):
+        return self._bus(pin).read_bit(self.clock())
+
+    def _board_ow_readbyte(self, pin):
+        return self._bus(pin).read_byte(self.clock())
+
+    def _board_ow_writebit(self, pin, bit):
+        self._bus(pin).write_bit(int(bit) & 1, self.clock())
+
+    def _board_ow_writebyte(self, pin, value):
+        self._bus(pin).write_byte(int(value) & 0xFF, self.clock())
+
+    def _board_i2c(self, sda, addr, data, read):
+        """One addressed I2C transfer: [acknowledged, bytes acknowledged, data read (hex)]."""
+        now = self.clock()
+        for device in self.i2c.get(int(sda), []):
+            if device.address == int(addr):
+                if not device.ack(now):
+                    return [0, 0, ""]
+                written = b"" if data == "-" else bytes.fromhex(data)
+                acked = device.write(written, now) if written else 0
+                return [1, acked, device.read(int(read), now).hex() if int(read) else ""]
+        return [0, 0, ""]
+
+    def _board_chip_temperature(self):
+        return self.chip_celsius
 
     def _board_wifi_active(self, on):
         self.on_event({"event": "wifi", "active": bool(int(on))})
@@ -389,12 +453,13 @@ class Bench:
         except TypeError as error:
             raise BenchError(f"{command}: wrong arguments ({error})") from None
 
-    @staticmethod
-    def _gpio(text: str) -> int:
+    def _gpio(self, text: str) -> int:
+        if text in self.labels:
+            return self.labels[text]
         try:
             pin = int(text)
         except ValueError:
-            raise BenchError(f"not a GPIO number: {text!r}") from None
+            raise BenchError(f"not a GPIO number or one of the board's pin labels: {text!r}") from None
         if pin not in GPIOS:
             raise BenchError(f"GPIO {pin} does not exist on an ESP32 (valid: 0-23, 25-27, 32-39)")
         return pin
@@ -495,13 +560,30 @@ class Bench:
         self._changed()
         return {"pin": pin, "volts": round(self._thermistor_volts(self.thermistors[pin]), 4)}
 
-    def _control_set_temperature(self, pin, celsius):
-        pin = self._gpio(pin)
-        if pin not in self.thermistors:
-            raise BenchError(f"no thermistor on GPIO {pin}; add_thermistor {pin} first")
-        self.thermistors[pin]["celsius"] = float(celsius)
-        self._changed()
-        return {"pin": pin, "volts": round(self._thermistor_volts(self.thermistors[pin]), 4)}
+    def _control_set_temperature(self, where, celsius):
+        """set_temperature PIN|ROM CELSIUS: what the thermistor, DHT or DS18B20s on PIN (or the DS18B20 with ROM) sense."""
+        celsius = float(celsius)
+        if len(where) == 16:
+            for bus in self.onewire.values():
+                for device in bus.devices:
+                    if device.rom.hex() == where.lower():
+                        device.celsius = celsius
+                        return {"rom": device.rom.hex(), "celsius": celsius}
+            raise BenchError(f"no DS18B20 with ROM {where}")
+        pin = self._gpio(where)
+        if pin not in self.thermistors and pin not in self.dhts and pin not in self.onewire:
+            raise BenchError(f"no thermistor, DHT or DS18B20 on GPIO {pin}; add one first")
+        reply: dict = {"pin": pin}
+        if pin in self.thermistors:
+            self.thermistors[pin]["celsius"] = celsius
+            self._changed()
+            reply["volts"] = round(self._thermistor_volts(self.thermistors[pin]), 4)
+        if pin in self.dhts:
+            self.dhts[pin].celsius = celsius
+        for device in self.onewire.get(pin, parts.OneWireBus()).devices:
+            device.celsius = celsius
+        reply["celsius"] = celsius
+        return reply
 
     def _control_add_led(self, pin, name=None, polarity="active_high"):
         """add_led PIN [NAME [active_high|active_low]]: an LED whose brightness follows the pin (and PWM)."""
@@ -533,14 +615,18 @@ class Bench:
     def _control_remove(self, pin):
         """remove PIN: take every part, source, wire and outside drive off PIN."""
         pin = self._gpio(pin)
-        for table in (self.driven, self.sources, self.buttons, self.pots, self.thermistors, self.leds, self.wires):
+        for table in (self.driven, self.sources, self.buttons, self.pots, self.thermistors, self.leds, self.wires, self.dhts, self.onewire, self.strips, self.i2c):
             table.pop(pin, None)
         self._changed()
         return {"pin": pin}
 
+    def _board_touch_config(self, pin, value):
+        self.touch_thresholds[int(pin)] = int(value)
+
     def _control_set_touch(self, pin, value):
         pin = self._gpio(pin)
         self.touch[pin] = int(value)
+        self.on_change()
         return {"pin": pin, "touch": self.touch[pin]}
 
     def _control_add_ap(self, ssid, password="", rssi="-60", channel="6"):
@@ -557,7 +643,94 @@ class Bench:
         return {"aps": [ap.describe(ap.rssi) for ap in self.access_points.values()]}
 
     def _control_neopixels(self, pin):
-        return {"pin": int(pin), "pixels": self.neopixels.get(int(pin), [])}
+        """neopixels PIN: the last data sent to the strip on PIN, as [R, G, B(, W)] per pixel."""
+        pin = self._gpio(pin)
+        return {"pin": pin, "order": self.strips.get(pin, "grb"), "pixels": self.neopixels.get(pin, [])}
+
+    def _control_add_neopixel(self, pin, order="grb"):
+        """add_neopixel PIN [grb|grbw|rgb…]: a strip on PIN whose pixels take bytes in ORDER (WS2812: grb)."""
+        pin = self._gpio(pin)
+        order = order.lower()
+        if sorted(order) not in (sorted("rgb"), sorted("rgbw")):
+            raise BenchError("a strip's byte order is a permutation of rgb or rgbw, e.g. grb or grbw")
+        self.strips[pin] = order
+        return {"pin": pin, "order": order}
+
+    def _control_add_dht(self, pin, celsius="22", humidity="45", kind="dht22"):
+        """add_dht PIN [CELSIUS [HUMIDITY [dht22|dht11]]]: a DHT sensor's data line on PIN."""
+        pin = self._gpio(pin)
+        if kind not in ("dht11", "dht22"):
+            raise BenchError("a DHT is dht11 or dht22")
+        self.dhts[pin] = parts.Dht(kind, float(celsius), float(humidity))
+        return {"pin": pin, "dht": self.dhts[pin].describe()}
+
+    def _control_set_humidity(self, pin, humidity):
+        pin = self._gpio(pin)
+        if pin not in self.dhts:
+            raise BenchError(f"no DHT on GPIO {pin}; add_dht {pin} first")
+        self.dhts[pin].humidity = float(humidity)
+        return {"pin": pin, "dht": self.dhts[pin].describe()}
+
+    def _control_add_ds18b20(self, pin, *args):
+        """add_ds18b20 PIN [ROM] [CELSIUS]: a DS18B20 on the 1-Wire bus on PIN (ROM: 16 hex digits,
+        or 14 without the CRC; default: one made from the pin and the sensor's place on the bus)."""
+        pin = self._gpio(pin)
+        bus = self.onewire.setdefault(pin, parts.OneWireBus())
+        rom, celsius = None, 21.5
+        for arg in args:
+            if len(arg) in (14, 16) and all(c in "0123456789abcdefABCDEF" for c in arg):
+                rom = bytes.fromhex(arg)
+            else:
+                celsius = float(arg)
+        if rom is None:
+            rom = parts.make_rom(bytes([pin, len(bus.devices) + 1, 0x5E, 0x1A, 0x0B, 0x00]))
+        elif len(rom) == 7:
+            rom = rom + bytes([parts.crc8(rom)])
+        elif parts.crc8(rom) != 0:
+            raise BenchError(f"ROM {rom.hex()} has a bad CRC (its last byte should be {parts.crc8(rom[:7]):02x})")
+        if any(d.rom == rom for d in bus.devices):
+            raise BenchError(f"a device with ROM {rom.hex()} is already on GPIO {pin}")
+        bus.devices.append(parts.Ds18b20(rom, celsius))
+        return {"pin": pin, "rom": rom.hex(), "celsius": celsius, "devices": [d.rom.hex() for d in bus.devices]}
+
+    def _control_add_i2c(self, sda, kind, address=None, *args):
+        """add_i2c SDA_PIN 24c32|bh1750 [ADDRESS [LUX]]: an I2C device on the bus whose SDA is SDA_PIN."""
+        sda = self._gpio(sda)
+        cls = parts.I2C_KINDS.get(kind.lower())
+        if cls is None:
+            raise BenchError(f"unknown I2C device {kind!r}; kinds: {', '.join(sorted(parts.I2C_KINDS))}")
+        kwargs = {} if address is None else {"address": int(address, 0)}
+        if cls is parts.Bh1750 and args:
+            kwargs["lux"] = float(args[0])
+        device = cls(**kwargs)
+        bus = self.i2c.setdefault(sda, [])
+        if any(d.address == device.address for d in bus):
+            raise BenchError(f"address 0x{device.address:02x} is taken on the bus on GPIO {sda}")
+        bus.append(device)
+        return {"sda": sda, "device": device.describe()}
+
+    def _control_set_lux(self, sda, lux):
+        """set_lux SDA_PIN LUX: the light a BH1750 on that bus sees."""
+        sda = self._gpio(sda)
+        sensors = [d for d in self.i2c.get(sda, []) if isinstance(d, parts.Bh1750)]
+        if not sensors:
+            raise BenchError(f"no BH1750 on the bus on GPIO {sda}")
+        for sensor in sensors:
+            sensor.lux = float(lux)
+        return {"sda": sda, "lux": float(lux)}
+
+    def _control_i2c_dump(self, sda, address, start="0", length="32"):
+        """i2c_dump SDA_PIN ADDRESS [START [LENGTH]]: an EEPROM's bytes (hex)."""
+        sda = self._gpio(sda)
+        for device in self.i2c.get(sda, []):
+            if device.address == int(address, 0) and hasattr(device, "memory"):
+                start_n = int(start, 0)
+                return {"data": bytes(device.memory[start_n : start_n + int(length, 0)]).hex()}
+        raise BenchError(f"no EEPROM at {address} on the bus on GPIO {sda}")
+
+    def _control_set_chip_temperature(self, celsius):
+        self.chip_celsius = float(celsius)
+        return {"celsius": self.chip_celsius}
 
     def _control_describe(self):
         return {
@@ -569,4 +742,8 @@ class Bench:
             "leds": {str(p): led for p, led in self.leds.items()},
             "wires": {str(d): s for d, s in self.wires.items()},
             "aps": [ap.ssid for ap in self.access_points.values()],
+            "dhts": {str(p): d.describe() for p, d in self.dhts.items()},
+            "onewire": {str(p): [d.describe() for d in bus.devices] for p, bus in self.onewire.items()},
+            "strips": {str(p): order for p, order in self.strips.items()},
+            "i2c": {str(p): [d.describe() for d in bus] for p, bus in self.i2c.items()},
         }

@@ -30,7 +30,7 @@ def prepare_board_dir(folder: Path) -> Path:
     """Create the folder if needed; an empty one gets boot.py, as a freshly flashed ESP32 does."""
     folder = Path(folder).resolve()
     folder.mkdir(parents=True, exist_ok=True)
-    if not any(folder.iterdir()):
+    if not any(p.name != ".esp32" for p in folder.iterdir()):  # .esp32/: its NVS and flash (storage.py)
         (folder / "boot.py").write_text(FIRST_BOOT_PY)
     return folder
 

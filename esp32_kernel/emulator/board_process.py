@@ -24,6 +24,12 @@ FIRMWARE_DIR = Path(__file__).parent / "firmware"
 # gc.mem_free() reports half the bytes (firmware/_esp32_gc.py). Byte buffers are not twice as
 # big: a 200 KB bytearray still fails, but one of ~190 KB fits where a board's would not.
 HEAP_SIZE = "heapsize=250K"
+
+
+def heap_size_option(psram: int) -> str:
+    """-X heapsize for a board: a plain ESP32's, or (SPIRAM builds) twice its PSRAM, which
+    MicroPython v1.24 gives its heap whole."""
+    return HEAP_SIZE if not psram else f"heapsize={(2 * psram + 80 * 1024) // 1024}K"
 _SIGINT_MASK = 1 << (signal.SIGINT - 1)
 
 if sys.platform.startswith("linux"):
@@ -82,6 +88,8 @@ class BoardProcess:
         on_exit: Callable[["BoardProcess", int], None],
         on_bench: Callable[["BoardProcess", bytes], bytes | None] = lambda board, line: None,
         wake_reason: int = 0,
+        heap_size: str = HEAP_SIZE,
+        board_json: str = "-",
     ):
         self._loop = loop
         self._on_output = on_output
@@ -104,9 +112,9 @@ class BoardProcess:
         for fd in (self._replies, self._events):
             os.set_blocking(fd, False)
         argv = [
-            str(micropython), "-X", HEAP_SIZE, "-i", str(FIRMWARE_DIR / "esp32_start.py"),
+            str(micropython), "-X", heap_size, "-i", str(FIRMWARE_DIR / "esp32_start.py"),
             str(board_dir), repl_mode, str(reset_cause), unique_id.hex(), str(request_writer),
-            str(reply_reader), str(event_reader), str(wake_reason),
+            str(reply_reader), str(event_reader), str(wake_reason), board_json,
         ]  # fmt: skip
         env = dict(os.environ, MICROPYPATH=str(FIRMWARE_DIR))
         env.pop("MICROPYINSPECT", None)

@@ -10,6 +10,7 @@ import signal
 import sys
 from pathlib import Path
 
+from . import board_profile
 from .board_folder import default_board_dir
 from .supervisor import Supervisor
 
@@ -28,6 +29,7 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
     parser.add_argument("--baud", type=int, default=None, help="pace the link as a UART of this speed (default: unpaced)")
     parser.add_argument("--board-dir", type=Path, default=None, help="the folder that is the board's / (default: Jupyter data dir/esp32-kernel/boards/default)")
+    parser.add_argument("--board", default=None, help="the board profile: " + ", ".join(board_profile.available()) + " (default esp32-devkitc), or a profile's JSON file")
     parser.add_argument("--pty", action="store_true", help="also serve the board on a pseudo-terminal (POSIX)")
     parser.add_argument("--exit-with-parent", action="store_true", help="exit when standard input closes (the parent holds its other end)")
     return parser
@@ -51,10 +53,10 @@ async def _serve(args: argparse.Namespace) -> int:
     try:
         supervisor = Supervisor(
             board_dir=args.board_dir or default_board_dir(), baud=args.baud,
-            host=args.host, port=args.port, with_pty=args.pty,
+            host=args.host, port=args.port, with_pty=args.pty, board=args.board,
         )  # fmt: skip
         endpoints = await supervisor.start()
-    except (OSError, RuntimeError) as error:
+    except (OSError, RuntimeError, ValueError) as error:
         print(f"esp32-kernel emulator: cannot start: {error}", file=sys.stderr)
         return 1
     print(ANNOUNCE_URL + endpoints.url)

@@ -56,10 +56,10 @@ class Shaped:
 
 
 class ConsoleShaper:
-    def __init__(self, unix_banner: bytes):
+    def __init__(self, unix_banner: bytes, esp32_banner: bytes = esp32_texts.FRIENDLY_BANNER):
         """unix_banner: the unix port's banner line, as `micropython --version` prints it."""
         self._unix_banner = unix_banner.rstrip(b"\r\n") + b"\r\n"
-        self._esp32_banner = esp32_texts.FRIENDLY_BANNER + b"\r\n"
+        self._esp32_banner = esp32_banner + b"\r\n"
         self._buf = bytearray()
         self._state = _State.BOOT
         self._boot_mode = ReplMode.FRIENDLY

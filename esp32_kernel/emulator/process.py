@@ -162,7 +162,10 @@ class EmulatorProcess:
                 stream.close()
 
 
-def launch(board_dir: str | os.PathLike | None = None, baud: int | None = None, pty: bool = False, timeout: float = 10.0) -> EmulatorProcess:
+def launch(
+    board_dir: str | os.PathLike | None = None, baud: int | None = None, pty: bool = False, timeout: float = 10.0,
+    board: str | None = None,
+) -> EmulatorProcess:
     """Start an emulator in its own session, tied to this process's life, and wait for its URL.
 
     Its own session keeps it out of this process group's signals (ipykernel interrupts with
@@ -174,6 +177,8 @@ def launch(board_dir: str | os.PathLike | None = None, baud: int | None = None, 
         command += ["--baud", str(baud)]
     if pty:
         command.append("--pty")
+    if board is not None:
+        command += ["--board", board]
     stderr_file = tempfile.TemporaryFile()
     popen = subprocess.Popen(
         command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=stderr_file, start_new_session=True,

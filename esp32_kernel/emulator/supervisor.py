@@ -26,9 +26,9 @@ import tty
 from dataclasses import dataclass
 from pathlib import Path
 
-from . import board_folder, esp32_texts
+from . import board_folder, board_profile, esp32_texts, storage
 from .bench import Bench, BenchError
-from .board_process import BoardProcess, find_micropython, micropython_banner
+from .board_process import BoardProcess, find_micropython, heap_size_option, micropython_banner
 from .console_shaper import ConsoleShaper, ReplMode
 from .uart import DirectLine, UartLine
 
@@ -37,6 +37,7 @@ log = logging.getLogger(__name__)
 # machine.reset_cause() values (MicroPython v1.24, ports/esp32/modmachine.c)
 PWRON_RESET, HARD_RESET, WDT_RESET, DEEPSLEEP_RESET, SOFT_RESET = 1, 2, 3, 4, 5
 TIMER_WAKE = 4  # machine.wake_reason() after a timed deep sleep (ESP_SLEEP_WAKEUP_TIMER)
+EXT0_WAKE, EXT1_WAKE, TOUCHPAD_WAKE = 2, 3, 5
 
 # The hidden exec that runs pending interrupt handlers while the raw REPL is idle.
 _PUMP_CODE = b"__import__('_esp32_bench').pump()\x04"
@@ -68,14 +69,23 @@ class Endpoints:
 
 
 class Supervisor:
-    def __init__(self, board_dir: Path, baud: int | None = None, host: str = "127.0.0.1", port: int = 0, with_pty: bool = False):
+    def __init__(
+        self, board_dir: Path, baud: int | None = None, host: str = "127.0.0.1", port: int = 0, with_pty: bool = False,
+        board: str | None = None,
+    ):  # fmt: skip
+        self.profile = board_profile.load(board)
         self.board_dir = board_folder.prepare_board_dir(board_dir)
+        self.nvs = storage.Nvs(self.board_dir)
+        self.flash = storage.FlashImage(self.board_dir, self.profile.flash_size)
+        self._partitions = board_profile.partition_table(self.profile.flash_size)
+        # what wakes the chip from deep sleep besides its timer (esp32.wake_on_*, Pin.irq(wake=…))
+        self._sleep_wake = {"ext0": None, "ext1": ((), 0), "touch": False}
         self.baud = baud
         self._host = host
         self._port = port
         self._with_pty = with_pty
         self._micropython = find_micropython()
-        self._shaper = ConsoleShaper(micropython_banner(self._micropython))
+        self._shaper = ConsoleShaper(micropython_banner(self._micropython), self.profile.banner)
         self._unique_id = board_folder.unique_id(self.board_dir)
         self._board: BoardProcess | None = None
         self._booting = True
@@ -111,7 +121,14 @@ class Supervisor:
 
     async def start(self) -> Endpoints:
         self._loop = asyncio.get_running_loop()
-        self.bench = Bench(to_board=self._send_event, on_event=self._publish, call_later=self._loop.call_later)
+        self.bench = Bench(
+            to_board=self._send_event, on_event=self._publish, call_later=self._loop.call_later, labels=self.profile.labels,
+        )  # fmt: skip
+        self.bench.on_change = self._check_pin_wake
+        for led in self.profile.leds:  # the board's own parts
+            self.bench.control(["add_led", str(led["gpio"]), led["label"], "active_low" if led["active_low"] else "active_high"])
+        for button in self.profile.buttons:
+            self.bench.control(["add_button", str(button["gpio"]), "active_low" if button["active_low"] else "active_high"])
         if self.baud:
             self._to_board_line = UartLine(self._loop, self.baud, self._board_receives)
             self._to_client_line = UartLine(self._loop, self.baud, self._client_receives)
@@ -155,6 +172,7 @@ class Supervisor:
 
     def _start_board(self, mode: ReplMode, reset_cause: int, wake_reason: int = 0) -> None:
         self._booting = True
+        self._sleep_wake = {"ext0": None, "ext1": ((), 0), "touch": False}
         self._sleeping = False
         self._last_reset_cause = reset_cause
         self._shaper.restart(mode)
@@ -164,6 +182,7 @@ class Supervisor:
             self._loop, self._micropython, self.board_dir, mode.value, reset_cause, self._unique_id,
             on_output=self._board_output, on_reset_request=self._board_requests_reset, on_exit=self._board_exited,
             on_bench=self._bench_request, wake_reason=wake_reason,
+            heap_size=heap_size_option(self.profile.psram), board_json=str(self.profile.path or "-"),
         )  # fmt: skip
         self._publish({"event": "boot", "reset_cause": reset_cause, "wake_reason": wake_reason})
 
@@ -247,12 +266,19 @@ class Supervisor:
         if self._wdt is not None:
             self._wdt.cancel()
             self._wdt = None
+        wake_pins = self._wake_pins()
+        pulls = {pin: self.bench.chip[pin].pull for pin in wake_pins if pin in self.bench.chip}
+        self._sleeping = False  # not woken by its own reset
         self.bench.board_reset()
+        for pin, pull in pulls.items():  # RTC IO keeps a wake pin's pull through deep sleep
+            self.bench.board_request(["pin_mode", str(pin), "1", str(pull)])
+        self._sleeping = True
         self._publish({"event": "deepsleep", "ms": self._deepsleep_ms})
         if self._deepsleep_ms:
             self._asleep = self._loop.call_later(
                 self._deepsleep_ms / 1000, self._hard_restart, esp32_texts.DEEPSLEEP_RESET, DEEPSLEEP_RESET, TIMER_WAKE
             )
+        self._check_pin_wake()  # a wake level already there wakes it at once, as on a chip
 
     # -- board → client
 
@@ -475,6 +501,89 @@ class Supervisor:
     def _chip_deepsleep(self, ms: str) -> None:
         self._deepsleep_ms = int(ms)
 
+    # -- what wakes a deep sleep besides its timer
+
+    def _chip_sleep_wake(self, ext0_pin: str, ext0_level: str, ext1_pins: str, ext1_level: str, touch: str) -> None:
+        pin = int(ext0_pin)
+        self._sleep_wake["ext0"] = None if pin < 0 else (pin, int(ext0_level))
+        pins = () if ext1_pins == "-" else tuple(int(p) for p in ext1_pins.split(","))
+        self._sleep_wake["ext1"] = (pins, int(ext1_level))
+        self._sleep_wake["touch"] = touch == "1"
+
+    def _chip_pin_wake(self, pin: str, level: str) -> None:
+        # Pin.irq(trigger=WAKE_LOW|WAKE_HIGH, wake=DEEPSLEEP): ext0 in v1.24's machine_pin.c
+        self._sleep_wake["ext0"] = (int(pin), int(level))
+
+    def _wake_pins(self) -> list[int]:
+        pins = list(self._sleep_wake["ext1"][0])
+        if self._sleep_wake["ext0"] is not None:
+            pins.append(self._sleep_wake["ext0"][0])
+        return pins
+
+    def _pin_wake_reason(self) -> int:
+        ext0 = self._sleep_wake["ext0"]
+        if ext0 is not None and self.bench.level(ext0[0]) == ext0[1]:
+            return EXT0_WAKE
+        pins, level = self._sleep_wake["ext1"]
+        if pins:
+            levels = [self.bench.level(p) for p in pins]
+            if (level and any(levels)) or (not level and not any(levels)):  # WAKEUP_ANY_HIGH / WAKEUP_ALL_LOW
+                return EXT1_WAKE
+        if self._sleep_wake["touch"]:
+            for pin, threshold in self.bench.touch_thresholds.items():
+                if self.bench.touch.get(pin, 600) < threshold:
+                    return TOUCHPAD_WAKE
+        return 0
+
+    def _check_pin_wake(self) -> None:
+        if not self._sleeping:
+            return
+        reason = self._pin_wake_reason()
+        if reason:
+            if self._asleep is not None:
+                self._asleep.cancel()
+                self._asleep = None
+            self._sleeping = False  # waking: no second wake
+            self._loop.call_soon(self._hard_restart, esp32_texts.DEEPSLEEP_RESET, DEEPSLEEP_RESET, reason)
+
+    # -- flash: NVS, the flash image, the partition table (storage.py)
+
+    def _chip_nvs_open(self, ns_hex: str) -> int:
+        return self.nvs.open(_unhex(ns_hex))
+
+    def _chip_nvs_set(self, ns_hex: str, key_hex: str, kind: str, value: str) -> int:
+        if kind == "i32":
+            value = int(value)
+        elif value == "-":
+            value = ""
+        return self.nvs.set(_unhex(ns_hex), _unhex(key_hex), kind, value)
+
+    def _chip_nvs_get(self, ns_hex: str, key_hex: str, kind: str) -> list:
+        return self.nvs.get(_unhex(ns_hex), _unhex(key_hex), kind)
+
+    def _chip_nvs_erase(self, ns_hex: str, key_hex: str) -> int:
+        return self.nvs.erase(_unhex(ns_hex), _unhex(key_hex))
+
+    def _chip_flash_read(self, offset: str, length: str) -> str:
+        return self.flash.read(int(offset), int(length)).hex()
+
+    def _chip_flash_write(self, offset: str, data: str) -> None:
+        self.flash.write(int(offset), bytes.fromhex(data))
+
+    def _chip_flash_erase(self, offset: str, length: str) -> None:
+        self.flash.erase(int(offset), int(length))
+
+    def _chip_flash_size(self) -> int:
+        return self.flash.size
+
+    def _chip_partition_find(self, kind: str, subtype: str) -> list:
+        kind_n, subtype_n = int(kind), int(subtype)
+        return [list(p) for p in self._partitions if p[0] == kind_n and subtype_n in (255, p[1])]
+
+    def _chip_rmt(self, pin: str, clock_div: str, pulses: str) -> None:
+        items = [[int(level), int(ticks)] for level, ticks in (p.split(":") for p in pulses.split(","))]
+        self._publish({"event": "rmt", "pin": int(pin), "clock_div": int(clock_div), "pulses": items})
+
     # -- the event stream
 
     def _publish(self, event: dict) -> None:
@@ -543,6 +652,8 @@ class Supervisor:
             "asleep": self._sleeping,
             "timers": sorted(self._timers),
             "wdt": self._wdt is not None,
+            "board": self.profile.id,
+            "board_name": self.profile.name,
         }
 
     async def _serve_control(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
@@ -581,6 +692,10 @@ class Supervisor:
 
     def bench_commands(self) -> list[str]:
         return [name.removeprefix("_control_") for name in dir(self.bench) if name.startswith("_control_")]
+
+
+def _unhex(text: str) -> str:
+    return "" if text == "-" else bytes.fromhex(text).decode(errors="replace")
 
 
 class _ClientProtocol(asyncio.Protocol):

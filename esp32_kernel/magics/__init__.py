@@ -10,6 +10,8 @@ FAMILIES = {
     "values": "ValueMagics",
     "files": "FileMagics",
     "reset": "ResetMagics",
+    "boards": "BoardsMagics",
+    "packages": "PackageMagics",
     "live": "LiveMagics",
 }
 

@@ -33,6 +33,9 @@ def _parse(parser: argparse.ArgumentParser, line: str) -> argparse.Namespace | N
 _connect = _Parser(prog="connect", add_help=False)
 _connect.add_argument("port", help="a serial port (/dev/ttyUSB0, COM3), a URL (socket://, rfc2217://) or 'emulator'")
 _connect.add_argument("--baud", type=int, default=None)
+_connect.add_argument("--name", default=None, help="connect another board under this name, for %%on")
+_disconnect = _Parser(prog="disconnect", add_help=False)
+_disconnect.add_argument("--name", default=None)
 
 
 @magics_class
@@ -43,7 +46,8 @@ class ConnectionMagics(Magics):
 
     @line_magic
     def connect(self, line: str) -> None:
-        """%connect PORT|URL|emulator [--baud N] — run the next cells on that board."""
+        """%connect PORT|URL|emulator [--baud N] [--name NAME] — run the next cells on that board;
+        with --name, connect another board under that name (%%on NAME runs a cell there)."""
         args = _parse(_connect, line)
         if args is None:
             return
@@ -53,6 +57,15 @@ class ConnectionMagics(Magics):
         # The start-up connection may still be under way; let it land before replacing it.
         self.kernel._connected.wait(30)
         sessions = self.kernel.boards
+        if args.name is not None:
+            if not args.name.isidentifier() or args.name == "default" or args.port == EMULATOR:
+                print("%connect: --name takes a short name such as bench1 (not 'default'), for a port or URL")
+                return
+            try:
+                print(sessions.connect(args.port, args.baud or DEFAULT_BAUD, name=args.name))
+            except BoardError as e:
+                print(f"%connect: {e}")
+            return
         try:
             if args.port == EMULATOR:
                 print(sessions.connect_emulator(args.baud))
@@ -63,8 +76,10 @@ class ConnectionMagics(Magics):
 
     @line_magic
     def disconnect(self, line: str) -> None:
-        """%disconnect — close the link (and stop the emulator if it was ours)."""
-        print(self.kernel.boards.disconnect())
+        """%disconnect [--name NAME] — close the link (and stop the emulator if it was ours)."""
+        args = _parse(_disconnect, line)
+        if args is not None:
+            print(self.kernel.boards.disconnect(args.name))
 
     @line_magic
     def ports(self, line: str) -> None:

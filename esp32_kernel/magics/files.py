@@ -6,7 +6,6 @@ Host paths that are written (%get's LOCAL) must lie inside the notebook's folder
 
 from __future__ import annotations
 
-import argparse
 import posixpath
 import sys
 import time

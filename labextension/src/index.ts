@@ -12,9 +12,12 @@ import { DocumentRegistry } from '@jupyterlab/docregistry';
 import { INotebookModel, INotebookTracker, NotebookPanel } from '@jupyterlab/notebook';
 import { IStatusBar } from '@jupyterlab/statusbar';
 import { LabIcon } from '@jupyterlab/ui-components';
+import { Contents } from '@jupyterlab/services';
 import { DisposableDelegate, IDisposable } from '@lumino/disposable';
+import { Signal } from '@lumino/signaling';
 
-import { BoardRegistry } from './model';
+import { BoardDrive, drivePath, joinPath } from './files';
+import { BoardModel, BoardRegistry } from './model';
 import { BoardPanel, BoardStatus } from './panel';
 import { Command, KERNEL_NAME } from './protocol';
 
@@ -53,7 +56,23 @@ const plugin: JupyterFrontEndPlugin<void> = {
     statusBar: IStatusBar | null
   ) => {
     const boards = new BoardRegistry(tracker);
-    const panel = new BoardPanel(boards);
+
+    // The board's files as a contents drive: JupyterLab's editor opens `ESP32:main.py` and
+    // saves it back through the kernel of the notebook it was opened from.
+    const owners = new Map<string, BoardModel>();
+    const drive = new BoardDrive(localPath => {
+      const owner = owners.get(joinPath('/', localPath));
+      const model = owner && !owner.isDisposed && owner.state ? owner : boards.current;
+      return model ? (command, args) => model.run(command as any, args) : null;
+    }, app.serviceManager.serverSettings);
+    drive.fileChangedSignal = new Signal<Contents.IDrive, Contents.IChangedArgs>(drive);
+    app.serviceManager.contents.addDrive(drive);
+    const openFile = async (model: BoardModel, path: string) => {
+      owners.set(joinPath('/', path), model);
+      await app.commands.execute('docmanager:open', { path: drivePath(path), factory: 'Editor' });
+    };
+
+    const panel = new BoardPanel(boards, openFile);
     panel.title.icon = chipIcon;
     app.shell.add(panel, 'left', { rank: 900 });
 

@@ -14,8 +14,10 @@ import {
   Command,
   COMMAND_LABELS,
   IBoardState,
+  IPinsMessage,
   IReply,
-  KERNEL_NAME
+  KERNEL_NAME,
+  QUIET_COMMANDS
 } from './protocol';
 
 /** A notice for the user: the outcome of the last command. */
@@ -35,6 +37,22 @@ export class BoardModel implements IDisposable {
   /** The kernel's latest word on its board; null while there is no comm. */
   get state(): IBoardState | null {
     return this._protocol?.state ?? null;
+  }
+
+  /** The kernel's latest pin view (and the emulator's bench); null before the first. */
+  get pins(): IPinsMessage | null {
+    return this._protocol?.pins ?? null;
+  }
+
+  /** Emits when a new pin view arrives (often: kept apart from `changed`). */
+  get pinsChanged(): ISignal<this, void> {
+    return this._pinsChanged;
+  }
+
+  /** Show an outcome in the panel (for work the panel does itself, such as uploads). */
+  setNotice(ok: boolean, text: string): void {
+    this._notice = { ok, text };
+    this._changed.emit();
   }
 
   /** The last command's outcome. */
@@ -69,7 +87,7 @@ export class BoardModel implements IDisposable {
       return reply;
     }
     const reply = await protocol.request(command, args);
-    if (command !== 'ports' && command !== 'refresh') {
+    if (!QUIET_COMMANDS.has(command)) {
       this._setNotice(command, reply);
     }
     return reply;
@@ -129,7 +147,9 @@ export class BoardModel implements IDisposable {
       data => {
         comm.send(data as any);
       },
-      () => this._changed.emit()
+      () => this._changed.emit(),
+      undefined,
+      () => this._pinsChanged.emit()
     );
     comm.onMsg = (msg: KernelMessage.ICommMsgMsg) => protocol.receive(msg.content.data);
     comm.onClose = () => {
@@ -166,6 +186,7 @@ export class BoardModel implements IDisposable {
   private _notice: INotice | null = null;
   private _disposed = false;
   private _changed = new Signal<this, void>(this);
+  private _pinsChanged = new Signal<this, void>(this);
 }
 
 /** One BoardModel per open notebook; `current` follows the notebook in focus. */
@@ -199,6 +220,11 @@ export class BoardRegistry {
         this._changed.emit();
       }
     });
+    model.pinsChanged.connect(() => {
+      if (this.tracker.currentWidget === panel) {
+        this._pinsChanged.emit();
+      }
+    });
     panel.disposed.connect(() => {
       this._models.delete(panel);
       model.dispose();
@@ -206,6 +232,12 @@ export class BoardRegistry {
     });
   }
 
+  /** Emits when the current board's pin view changes. */
+  get pinsChanged(): ISignal<this, void> {
+    return this._pinsChanged;
+  }
+
   private _models = new Map<NotebookPanel, BoardModel>();
   private _changed = new Signal<this, void>(this);
+  private _pinsChanged = new Signal<this, void>(this);
 }

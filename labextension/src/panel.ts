@@ -1,7 +1,28 @@
 /**
  * The board panel (left sidebar) and the status-bar item.
  */
+import { Dialog, showDialog } from '@jupyterlab/apputils';
 import { Widget } from '@lumino/widgets';
+
+import {
+  ADDABLE,
+  ADDABLE_LABELS,
+  Addable,
+  addWords,
+  adjustWords,
+  benchParts,
+  IPart,
+  needsAdc
+} from './bench';
+import {
+  base64ToBytes,
+  bytesToBase64,
+  formatSize,
+  joinPath,
+  parentPath,
+  sortEntries,
+  validName
+} from './files';
 
 import { BoardModel, BoardRegistry } from './model';
 import {
@@ -11,10 +32,12 @@ import {
   enabledCommands,
   formatFirmware,
   formatHeap,
+  IFileEntry,
   IPort,
+  QUIET_COMMANDS,
   statusText
 } from './protocol';
-import { allPins } from './pins';
+import { allPins, boardLabels, describeLive, formatVolts, pinLook } from './pins';
 import { fetchPorts } from './request';
 
 /** A tiny DOM builder: h('div', {class: 'x'}, 'text', child). */
@@ -41,29 +64,247 @@ function h(
 
 const EMULATOR = 'emulator';
 
+/** Opens a board file in JupyterLab's editor (through the ESP32 drive). */
+export type OpenFile = (model: BoardModel, path: string) => Promise<void>;
+
 /** The sidebar panel: the board of the current notebook, its ports and its actions. */
 export class BoardPanel extends Widget {
-  constructor(private readonly boards: BoardRegistry) {
+  constructor(
+    private readonly boards: BoardRegistry,
+    private readonly openFile: OpenFile = async () => undefined
+  ) {
     super();
     this.id = 'esp32-kernel-board-panel';
     this.addClass('jp-ESP32-panel');
     this.title.caption = 'ESP32 board';
     boards.changed.connect(() => this._onChange(), this);
+    boards.pinsChanged.connect(() => this._onPins(), this);
     this.node.addEventListener('click', this._onClick);
     this.node.addEventListener('keydown', this._onKeyDown);
+    this.node.addEventListener('change', this._onInputChange);
+    this._filesNode.addEventListener('dragover', this._onDragOver);
+    this._filesNode.addEventListener('dragleave', this._onDragLeave);
+    this._filesNode.addEventListener('drop', this._onDrop);
+    this.node.append(
+      this._topNode,
+      this._filesNode,
+      this._pinsNode,
+      this._benchNode,
+      this._portsNode
+    );
     this._render();
   }
 
   dispose(): void {
     this.node.removeEventListener('click', this._onClick);
     this.node.removeEventListener('keydown', this._onKeyDown);
+    this.node.removeEventListener('change', this._onInputChange);
     super.dispose();
+  }
+
+  // Files ------------------------------------------------------------------------------
+
+  /** List the current board folder again (refused politely while a cell runs). */
+  async refreshFiles(): Promise<void> {
+    const model = this.boards.current;
+    if (!model || !model.state?.connected) {
+      this._entries = null;
+      this._renderFiles();
+      return;
+    }
+    this._filesLoading = true;
+    this._renderFiles();
+    const reply = await model.run('files_list', { path: this._folder });
+    this._filesLoading = false;
+    if (reply.ok) {
+      this._entries = sortEntries(reply.entries ?? []);
+      this._fsFree = reply.fs_free ?? null;
+      this._filesError = '';
+    } else {
+      this._filesError = reply.message;
+      if (
+        this._entries === null &&
+        this._folder !== '/' &&
+        /no such|not a folder/.test(reply.message)
+      ) {
+        this._folder = '/';
+      }
+    }
+    this._filesWanted = !reply.ok;
+    this._renderFiles();
+  }
+
+  /** Send files to the current board folder (from the file input or a drop). */
+  async upload(files: File[]): Promise<void> {
+    const model = this.boards.current;
+    if (!model) {
+      return;
+    }
+    for (const file of files) {
+      if (!validName(file.name)) {
+        model.setNotice(false, `${file.name}: not a name the board can take`);
+        continue;
+      }
+      this._uploading = file.name;
+      this._renderFiles();
+      const content = bytesToBase64(new Uint8Array(await file.arrayBuffer()));
+      const reply = await model.run('files_write', {
+        path: joinPath(this._folder, file.name),
+        content
+      });
+      if (!reply.ok) {
+        break;
+      }
+    }
+    this._uploading = '';
+    await this.refreshFiles();
+  }
+
+  private async _download(path: string): Promise<void> {
+    const model = this.boards.current;
+    if (!model) {
+      return;
+    }
+    const reply = await model.run('files_read', { path });
+    if (!reply.ok) {
+      model.setNotice(false, reply.message);
+      return;
+    }
+    const blob = new Blob([base64ToBytes(reply.content ?? '') as BlobPart], {
+      type: 'application/octet-stream'
+    });
+    const url = URL.createObjectURL(blob);
+    const link = h('a', { href: url, download: path.slice(path.lastIndexOf('/') + 1) });
+    document.body.append(link);
+    link.click();
+    link.remove();
+    setTimeout(() => URL.revokeObjectURL(url), 10_000);
+  }
+
+  private async _delete(path: string, isDir: boolean): Promise<void> {
+    const model = this.boards.current;
+    if (!model) {
+      return;
+    }
+    const result = await showDialog({
+      title: 'Delete from the board',
+      body: `Delete ${path}${isDir ? ' and everything in it' : ''} from the board? This cannot be undone.`,
+      buttons: [Dialog.cancelButton(), Dialog.warnButton({ label: 'Delete' })]
+    });
+    if (!result.button.accept) {
+      return;
+    }
+    await model.run('files_delete', { path, recursive: isDir });
+    await this.refreshFiles();
+  }
+
+  private async _fileAction(action: string, name: string, isDir: boolean): Promise<void> {
+    const model = this.boards.current;
+    const path = joinPath(this._folder, name);
+    if (action === 'enter') {
+      this._folder = isDir ? path : this._folder;
+      if (!isDir && model) {
+        await this.openFile(model, path);
+        return;
+      }
+      await this.refreshFiles();
+    } else if (action === 'up') {
+      this._folder = parentPath(this._folder);
+      await this.refreshFiles();
+    } else if (action === 'refresh') {
+      await this.refreshFiles();
+    } else if (action === 'upload') {
+      (this._filesNode.querySelector('.jp-ESP32-fileInput') as HTMLInputElement | null)?.click();
+    } else if (action === 'open' && model) {
+      await this.openFile(model, path);
+    } else if (action === 'download') {
+      await this._download(path);
+    } else if (action === 'delete') {
+      await this._delete(path, isDir);
+    }
+  }
+
+  private _onDragOver = (event: DragEvent): void => {
+    if (event.dataTransfer?.types.includes('Files')) {
+      event.preventDefault();
+      event.stopPropagation();
+      event.dataTransfer.dropEffect = 'copy';
+      this._filesNode.classList.add('jp-mod-dropTarget');
+    }
+  };
+
+  private _onDragLeave = (): void => {
+    this._filesNode.classList.remove('jp-mod-dropTarget');
+  };
+
+  private _onDrop = (event: DragEvent): void => {
+    this._filesNode.classList.remove('jp-mod-dropTarget');
+    const files = Array.from(event.dataTransfer?.files ?? []);
+    if (files.length) {
+      event.preventDefault();
+      event.stopPropagation();
+      void this.upload(files);
+    }
+  };
+
+  private _onInputChange = (event: Event): void => {
+    const target = event.target as HTMLInputElement;
+    if (target.classList.contains('jp-ESP32-fileInput')) {
+      const files = Array.from(target.files ?? []);
+      target.value = '';
+      void this.upload(files);
+    } else if (target.classList.contains('jp-ESP32-slider')) {
+      const part = this._parts.find(
+        p => p.kind === target.dataset.kind && String(p.gpio) === target.dataset.gpio
+      );
+      const words = part ? adjustWords(part, Number(target.value)) : null;
+      if (words) {
+        void this._bench(words);
+      }
+    }
+  };
+
+  // Pins and bench ---------------------------------------------------------------------
+
+  private async _bench(words: (string | number)[]): Promise<void> {
+    const model = this.boards.current;
+    if (!model) {
+      return;
+    }
+    const reply = await model.run('bench', { words });
+    if (!reply.ok) {
+      model.setNotice(false, reply.message);
+    }
+  }
+
+  private _onPins(): void {
+    if (this.isVisible) {
+      this._renderPins();
+      this._renderBench();
+    }
   }
 
   protected onAfterShow(): void {
     this._render();
     if (!this._ports) {
       void this.refreshPorts();
+    }
+    this._maybeLoadFiles();
+  }
+
+  /** List the board's files when they are wanted and the board is free. */
+  private _maybeLoadFiles(): void {
+    const state = this.boards.current?.state;
+    if (
+      this.isVisible &&
+      (this._entries === null || this._filesWanted) &&
+      !this._filesLoading &&
+      !this._uploading &&
+      state?.connected &&
+      !state.busy &&
+      !state.pending
+    ) {
+      void this.refreshFiles();
     }
   }
 
@@ -89,15 +330,38 @@ export class BoardPanel extends Widget {
 
   private _onChange(): void {
     const model = this.boards.current;
+    const state = model?.state ?? null;
     if (model !== this._model) {
       this._model = model;
       this._ports = null;
+      this._entries = null;
+      this._folder = '/';
+      this._filesError = '';
       if (this.isVisible) {
         void this.refreshPorts();
       }
     }
+    // After a cell the board's files may have changed: list them again once it is idle.
+    const wasBusy = this._wasBusy;
+    this._wasBusy = !!(
+      state?.busy ||
+      (state?.pending && !QUIET_COMMANDS.has(state.pending as Command))
+    );
+    if (
+      wasBusy &&
+      !this._wasBusy &&
+      state?.connected &&
+      this._entries !== null &&
+      !this._uploading
+    ) {
+      this._filesWanted = true;
+    }
+    if (state && !state.connected) {
+      this._entries = null;
+    }
     if (this.isVisible) {
       this._render();
+      this._maybeLoadFiles();
     }
   }
 
@@ -106,6 +370,33 @@ export class BoardPanel extends Widget {
       'button[data-command]'
     ) as HTMLButtonElement | null;
     if (!button || button.disabled) {
+      return;
+    }
+    if (button.dataset.command === 'file') {
+      void this._fileAction(
+        button.dataset.action ?? '',
+        button.dataset.name ?? '',
+        button.dataset.dir === 'true'
+      );
+      return;
+    }
+    if (button.dataset.command === 'bench') {
+      const action = button.dataset.action;
+      const gpio = Number(button.dataset.gpio);
+      if (action === 'add') {
+        const kind = (this._benchNode.querySelector('.jp-ESP32-addKind') as HTMLSelectElement)
+          .value as Addable;
+        const pin = Number(
+          (this._benchNode.querySelector('.jp-ESP32-addPin') as HTMLSelectElement).value
+        );
+        this._addKind = kind;
+        this._addPin = pin;
+        void this._bench(addWords(kind, pin));
+      } else if (action === 'press') {
+        void this._bench(['press', gpio, 300]);
+      } else if (action === 'remove') {
+        void this._bench(['remove', gpio]);
+      }
       return;
     }
     const command = button.dataset.command as Command | 'list-ports';
@@ -334,57 +625,13 @@ export class BoardPanel extends Widget {
       )
     );
 
-    const pinsSection = h(
-      'details',
-      { class: 'jp-ESP32-pins', open: this._pinsOpen },
-      h('summary', {}, h('h3', {}, 'Pins (chip GPIO numbers)')),
-      h(
-        'ul',
-        { class: 'jp-ESP32-pinGrid', 'aria-label': 'ESP32 GPIO pins' },
-        ...allPins().map(pin =>
-          h(
-            'li',
-            {
-              class: 'jp-ESP32-pin',
-              'data-use': pin.use,
-              'data-adc': pin.adc ? 'true' : undefined,
-              title: `GPIO ${pin.gpio}: ${pin.note}`
-            },
-            h('span', { class: 'jp-ESP32-pinNumber' }, String(pin.gpio)),
-            h(
-              'span',
-              { class: 'jp-ESP32-pinTag' },
-              pin.use === 'flash'
-                ? 'flash'
-                : pin.use === 'input-only'
-                  ? 'in'
-                  : (pin.dac ?? pin.adc?.slice(0, 4) ?? '')
-            )
-          )
-        )
-      ),
-      h(
-        'p',
-        { class: 'jp-ESP32-hint' },
-        'MicroPython numbers pins as the chip does: Pin(2) is GPIO 2, whatever the board prints beside it. 6–11 drive the flash; 34–39 are inputs only.'
-      )
-    );
-
     // Keep what the user is typing across re-renders.
 
     const typed =
       (this.node.querySelector('.jp-ESP32-url') as HTMLInputElement | null)?.value ?? '';
     const hadFocus = document.activeElement?.classList.contains('jp-ESP32-url') ?? false;
-    this.node.replaceChildren(
-      header,
-      body,
-      ...(noticeNode ? [noticeNode] : []),
-      portsSection,
-      pinsSection
-    );
-    pinsSection.addEventListener('toggle', () => {
-      this._pinsOpen = (pinsSection as HTMLDetailsElement).open;
-    });
+    this._topNode.replaceChildren(header, body, ...(noticeNode ? [noticeNode] : []));
+    this._portsNode.replaceChildren(portsSection);
     const input = this.node.querySelector('.jp-ESP32-url') as HTMLInputElement | null;
     if (input) {
       input.value = typed;
@@ -392,12 +639,405 @@ export class BoardPanel extends Widget {
         input.focus();
       }
     }
+    this._renderFiles();
+    this._renderPins();
+    this._renderBench();
+  }
+
+  /** A collapsible section whose open/closed state survives re-renders. */
+  private _section(
+    key: string,
+    className: string,
+    title: string,
+    tools: (HTMLElement | null)[],
+    ...content: (Node | string | null | undefined | false)[]
+  ): HTMLElement {
+    const details = h(
+      'details',
+      { class: `jp-ESP32-section ${className}`, open: this._open[key] ?? true },
+      h('summary', {}, h('h3', {}, title), h('span', { class: 'jp-ESP32-tools' }, ...tools)),
+      ...content
+    );
+    details.addEventListener('toggle', () => {
+      this._open[key] = (details as HTMLDetailsElement).open;
+      if (key === 'files' && this._open[key]) {
+        this._maybeLoadFiles();
+      }
+    });
+    return details;
+  }
+
+  private _fileButton(
+    action: string,
+    label: string,
+    title: string,
+    entry?: IFileEntry,
+    disabled = false
+  ) {
+    return h(
+      'button',
+      {
+        class: 'jp-ESP32-button jp-mod-styled',
+        'data-command': 'file',
+        'data-action': action,
+        'data-name': entry?.name,
+        'data-dir': entry ? String(entry.dir) : undefined,
+        title,
+        'aria-label': entry ? `${label} ${entry.name}` : label,
+        disabled
+      },
+      label
+    );
+  }
+
+  private _renderFiles(): void {
+    const model = this.boards.current;
+    const state = model?.state ?? null;
+    if (!model || !state?.connected) {
+      this._filesNode.replaceChildren();
+      this._filesNode.hidden = true;
+      return;
+    }
+    this._filesNode.hidden = false;
+    const free = !state.busy && !state.pending;
+    const entries = this._entries;
+    const rows = (entries ?? []).map(entry =>
+      h(
+        'li',
+        { class: 'jp-ESP32-file', 'data-dir': entry.dir ? 'true' : undefined },
+        h(
+          'button',
+          {
+            class: 'jp-ESP32-fileName',
+            'data-command': 'file',
+            'data-action': 'enter',
+            'data-name': entry.name,
+            'data-dir': String(entry.dir),
+            title: entry.dir ? `Open the folder ${entry.name}` : `Open ${entry.name} in the editor`,
+            disabled: !free
+          },
+          entry.dir ? `${entry.name}/` : entry.name
+        ),
+        h('span', { class: 'jp-ESP32-fileSize' }, entry.dir ? '' : formatSize(entry.size)),
+        h(
+          'span',
+          { class: 'jp-ESP32-fileActions' },
+          entry.dir
+            ? null
+            : this._fileButton(
+                'open',
+                'Open',
+                'Open in JupyterLab’s editor; saving writes it back to the board',
+                entry,
+                !free
+              ),
+          entry.dir
+            ? null
+            : this._fileButton('download', 'Download', 'Download to this computer', entry, !free),
+          this._fileButton('delete', 'Delete', 'Delete from the board', entry, !free)
+        )
+      )
+    );
+    const section = this._section(
+      'files',
+      'jp-ESP32-files',
+      'Files on the board',
+      [],
+      h(
+        'div',
+        { class: 'jp-ESP32-fileBar' },
+        h('span', { class: 'jp-ESP32-folder', title: 'The board folder shown' }, this._folder),
+        this._fileButton('up', 'Up', 'The parent folder', undefined, this._folder === '/' || !free),
+        this._fileButton('refresh', 'Refresh', 'List the folder again', undefined, !free),
+        this._fileButton(
+          'upload',
+          'Upload…',
+          'Send files from this computer to this board folder (or drop them here)',
+          undefined,
+          !free
+        ),
+        h('input', {
+          class: 'jp-ESP32-fileInput',
+          type: 'file',
+          multiple: true,
+          hidden: true,
+          'aria-label': 'Files to upload to the board'
+        })
+      ),
+      this._filesError ? h('p', { class: 'jp-ESP32-problem' }, this._filesError) : null,
+      this._uploading ? h('p', { class: 'jp-ESP32-hint' }, `Sending ${this._uploading}…`) : null,
+      entries === null
+        ? h(
+            'p',
+            { class: 'jp-ESP32-hint' },
+            free ? 'Listing the board’s files…' : 'The files are listed when the board is idle.'
+          )
+        : entries.length === 0
+          ? h('p', { class: 'jp-ESP32-hint' }, 'This folder is empty.')
+          : h('ul', { class: 'jp-ESP32-fileList', 'aria-label': 'Files on the board' }, ...rows),
+      h(
+        'p',
+        { class: 'jp-ESP32-hint jp-ESP32-dropHint' },
+        `Drop files here to upload them to ${this._folder}.${this._fsFree !== null ? ` ${formatSize(this._fsFree)} free.` : ''} Transfers are verified (sha256) and never leave a half-written file.`
+      )
+    );
+    this._filesNode.replaceChildren(section);
+  }
+
+  private _renderPins(): void {
+    const model = this.boards.current;
+    const view = model?.state?.connected ? model.pins : null;
+    const profile = view?.profile ?? null;
+    const grid = h(
+      'ul',
+      { class: 'jp-ESP32-pinGrid', 'aria-label': 'ESP32 GPIO pins' },
+      ...allPins().map(pin => {
+        const live = view?.pins[String(pin.gpio)] ?? null;
+        const look = pin.use === 'flash' ? 'unused' : pinLook(live);
+        const labels = boardLabels(profile, pin.gpio);
+        const analog =
+          pin.adc &&
+          live &&
+          live.volts !== null &&
+          live.volts !== undefined &&
+          look !== 'out-high' &&
+          look !== 'out-low'
+            ? formatVolts(live.volts)
+            : '';
+        return h(
+          'li',
+          {
+            class: 'jp-ESP32-pin',
+            'data-gpio': String(pin.gpio),
+            'data-use': pin.use,
+            'data-adc': pin.adc ? 'true' : undefined,
+            'data-look': look,
+            'data-level': live ? String(live.level) : undefined,
+            title: describeLive(pin.gpio, live, profile)
+          },
+          h('span', { class: 'jp-ESP32-pinNumber' }, String(pin.gpio)),
+          h('span', { class: 'jp-ESP32-pinLabel' }, labels[0] ?? ''),
+          h(
+            'span',
+            { class: 'jp-ESP32-pinTag' },
+            analog ||
+              (look === 'out-high' || look === 'in-high'
+                ? '1'
+                : look === 'out-low' || look === 'in-low'
+                  ? '0'
+                  : look === 'pwm'
+                    ? 'PWM'
+                    : pin.use === 'flash'
+                      ? 'flash'
+                      : pin.use === 'input-only'
+                        ? 'in'
+                        : (pin.dac ?? pin.adc?.slice(0, 4) ?? ''))
+          )
+        );
+      })
+    );
+    const legend = h(
+      'ul',
+      { class: 'jp-ESP32-legend', 'aria-label': 'Pin colours' },
+      ...(
+        [
+          ['out-high', 'output 1'],
+          ['out-low', 'output 0'],
+          ['in-high', 'input 1'],
+          ['in-low', 'input 0'],
+          ['pwm', 'PWM'],
+          ['dac', 'DAC']
+        ] as const
+      ).map(([look, text]) =>
+        h('li', {}, h('span', { class: 'jp-ESP32-swatch', 'data-look': look }), text)
+      )
+    );
+    const source = !view
+      ? 'Live levels appear once a board is connected.'
+      : view.source === 'emulator'
+        ? `Live from the emulator’s bench${profile ? ` (board: ${profile.name})` : ''}.`
+        : `Read from the board between cells${profile?.assumed ? ` (labels: ${profile.name}, assumed)` : ''}.`;
+    const section = this._section(
+      'pins',
+      'jp-ESP32-pins',
+      'Pins (chip GPIO numbers)',
+      [],
+      grid,
+      legend,
+      h(
+        'p',
+        { class: 'jp-ESP32-hint' },
+        `${source} MicroPython numbers pins as the chip does: Pin(2) is GPIO 2, whatever the board prints beside it. 6–11 drive the flash; 34–39 are inputs only.`
+      )
+    );
+    this._pinsNode.replaceChildren(section);
+  }
+
+  private _renderBench(): void {
+    const model = this.boards.current;
+    const view = model?.state?.connected ? model.pins : null;
+    const bench = view?.source === 'emulator' ? view.bench : null;
+    if (!bench) {
+      this._benchNode.replaceChildren();
+      this._benchNode.hidden = true;
+      return;
+    }
+    // Do not pull a slider from under the pointer.
+    const active = document.activeElement;
+    if (
+      active &&
+      this._benchNode.contains(active) &&
+      active.classList.contains('jp-ESP32-slider') &&
+      this._benchNode.matches(':hover')
+    ) {
+      return;
+    }
+    this._benchNode.hidden = false;
+    const profile = view?.profile ?? null;
+    const parts = benchParts(bench);
+    this._parts = parts;
+    const pinName = (gpio: number) => {
+      const labels = boardLabels(profile, gpio);
+      return `GPIO ${gpio}${labels.length ? ` (${labels[0]})` : ''}`;
+    };
+    const control = (part: IPart) => {
+      if (part.kind === 'button') {
+        return h(
+          'button',
+          {
+            class: 'jp-ESP32-button jp-mod-styled',
+            'data-command': 'bench',
+            'data-action': 'press',
+            'data-gpio': String(part.gpio),
+            title: `Press the button on GPIO ${part.gpio} (released after 0.3 s)`,
+            'aria-label': `Press the button on GPIO ${part.gpio}`
+          },
+          'Press'
+        );
+      }
+      if (part.kind === 'pot' || part.kind === 'thermistor') {
+        const pot = part.kind === 'pot';
+        return h('input', {
+          class: 'jp-ESP32-slider',
+          type: 'range',
+          min: pot ? '0' : '-20',
+          max: pot ? '1' : '100',
+          step: pot ? '0.01' : '0.5',
+          value: String(part.value ?? 0),
+          'data-kind': part.kind,
+          'data-gpio': String(part.gpio),
+          'aria-label': pot
+            ? `Potentiometer on GPIO ${part.gpio}`
+            : `Temperature of the thermistor on GPIO ${part.gpio}`
+        });
+      }
+      return null;
+    };
+    const rows = parts.map(part =>
+      h(
+        'li',
+        { class: 'jp-ESP32-part', 'data-kind': part.kind, 'data-gpio': String(part.gpio) },
+        h('span', { class: 'jp-ESP32-partPin' }, pinName(part.gpio)),
+        h('span', { class: 'jp-ESP32-partSummary' }, part.summary),
+        h(
+          'span',
+          { class: 'jp-ESP32-partControls' },
+          control(part),
+          h(
+            'button',
+            {
+              class: 'jp-ESP32-button jp-mod-styled',
+              'data-command': 'bench',
+              'data-action': 'remove',
+              'data-gpio': String(part.gpio),
+              title: `Take everything off GPIO ${part.gpio} (parts, sources, outside drive)`
+            },
+            '×'
+          )
+        )
+      )
+    );
+    const usable = allPins().filter(pin => pin.use !== 'flash');
+    const kindSelect = h(
+      'select',
+      { class: 'jp-ESP32-addKind jp-mod-styled', 'aria-label': 'Part or source to add' },
+      ...ADDABLE.map(kind =>
+        h('option', { value: kind, selected: kind === this._addKind }, ADDABLE_LABELS[kind])
+      )
+    );
+    const pinOptions = (kind: Addable) =>
+      usable
+        .filter(pin => (needsAdc(kind) ? !!pin.adc : kind === 'led' ? pin.use === 'gpio' : true))
+        .map(pin =>
+          h(
+            'option',
+            { value: String(pin.gpio), selected: pin.gpio === this._addPin },
+            `${pinName(pin.gpio)}${pin.adc ? ` · ${pin.adc}` : ''}`
+          )
+        );
+    const pinSelect = h(
+      'select',
+      { class: 'jp-ESP32-addPin jp-mod-styled', 'aria-label': 'On which GPIO' },
+      ...pinOptions(this._addKind)
+    );
+    kindSelect.addEventListener('change', () => {
+      this._addKind = (kindSelect as HTMLSelectElement).value as Addable;
+      pinSelect.replaceChildren(...pinOptions(this._addKind));
+    });
+    const section = this._section(
+      'bench',
+      'jp-ESP32-bench',
+      'Bench (emulator)',
+      [],
+      parts.length
+        ? h('ul', { class: 'jp-ESP32-partList', 'aria-label': 'Parts on the bench' }, ...rows)
+        : h('p', { class: 'jp-ESP32-hint' }, 'Nothing on the bench yet.'),
+      h(
+        'div',
+        { class: 'jp-ESP32-addRow' },
+        kindSelect,
+        h('span', {}, 'on'),
+        pinSelect,
+        h(
+          'button',
+          {
+            class: 'jp-ESP32-button jp-mod-styled',
+            'data-command': 'bench',
+            'data-action': 'add',
+            title: 'Put this on the bench'
+          },
+          'Add'
+        )
+      ),
+      h(
+        'p',
+        { class: 'jp-ESP32-hint' },
+        'The world around the emulated chip: buttons to press, a potentiometer or thermistor on an ADC pin, signal sources. Changes reach running code at once.'
+      )
+    );
+    this._benchNode.replaceChildren(section);
   }
 
   private _model: BoardModel | null = null;
   private _ports: IPort[] | null = null;
   private _portsError = '';
-  private _pinsOpen = false;
+  private _open: Record<string, boolean> = {};
+  private _topNode = h('div', { class: 'jp-ESP32-top' });
+  private _filesNode = h('div', { class: 'jp-ESP32-filesBox' });
+  private _pinsNode = h('div', { class: 'jp-ESP32-pinsBox' });
+  private _benchNode = h('div', { class: 'jp-ESP32-benchBox' });
+  private _portsNode = h('div', { class: 'jp-ESP32-portsBox' });
+  private _folder = '/';
+  private _entries: IFileEntry[] | null = null;
+  private _fsFree: number | null = null;
+  private _filesError = '';
+  private _filesLoading = false;
+  private _filesWanted = false;
+  private _uploading = '';
+  private _wasBusy = false;
+  private _parts: IPart[] = [];
+  private _addKind: Addable = 'button';
+  private _addPin = 0;
 }
 
 /** The status-bar item: what board this notebook runs on; a click opens the panel. */

@@ -2,6 +2,7 @@
  * The ESP32's GPIOs as MicroPython numbers them (the chip's numbers, not a board's labels),
  * and what each can do. Facts from MicroPython v1.24's ESP32 quick reference.
  */
+import type { IBoardProfile, IPinView } from './protocol';
 
 export type PinUse = 'flash' | 'input-only' | 'gpio';
 
@@ -108,4 +109,87 @@ function describePin(info: IPinInfo): string {
 /** Every GPIO with its facts, in chip order. */
 export function allPins(): IPinInfo[] {
   return GPIOS.map(pinInfo);
+}
+
+// The live view ---------------------------------------------------------------------------
+
+/** How a pin is drawn: its mode and level in one word (a CSS data attribute). */
+export type PinLook = 'unused' | 'in-low' | 'in-high' | 'out-low' | 'out-high' | 'pwm' | 'dac';
+
+export function pinLook(view: IPinView | null | undefined): PinLook {
+  if (!view) {
+    return 'unused';
+  }
+  if (view.pwm && view.pwm[0] > 0) {
+    return 'pwm';
+  }
+  if (view.dac !== null && view.dac !== undefined) {
+    return 'dac';
+  }
+  if (view.mode === 'out' || view.mode === 'open_drain') {
+    return view.level ? 'out-high' : 'out-low';
+  }
+  if (view.mode === 'in' || view.mode === 'other') {
+    return view.level ? 'in-high' : 'in-low';
+  }
+  return 'unused';
+}
+
+/** The board's labels for a GPIO ("IO2", "SVP"), from its profile; the LED/button names too. */
+export function boardLabels(profile: IBoardProfile | null | undefined, gpio: number): string[] {
+  if (!profile) {
+    return [];
+  }
+  const labels = Object.entries(profile.labels)
+    .filter(([, g]) => g === gpio)
+    .map(([label]) => label);
+  for (const part of [...(profile.leds ?? []), ...(profile.buttons ?? [])]) {
+    if (part.gpio === gpio && !labels.includes(part.label)) {
+      labels.push(part.label);
+    }
+  }
+  return labels;
+}
+
+/** Volts as a pin shows them: "1.65 V". */
+export function formatVolts(volts: number | null | undefined): string {
+  if (volts === null || volts === undefined || !Number.isFinite(volts)) {
+    return '';
+  }
+  return `${volts.toFixed(2)} V`;
+}
+
+/** What an ADC at 11 dB (0–3.3 V, 12 bits; the emulator's linear model) reads for `volts`. */
+export function adcReading(volts: number): number {
+  return Math.max(0, Math.min(4095, Math.round((volts / 3.3) * 4095)));
+}
+
+/** One line for a pin's tooltip: its labels, facts and what it is doing now. */
+export function describeLive(
+  gpio: number,
+  view: IPinView | null | undefined,
+  profile: IBoardProfile | null | undefined
+): string {
+  const info = pinInfo(gpio);
+  const labels = boardLabels(profile, gpio);
+  const head = `GPIO ${gpio}${labels.length ? ` (${labels.join(', ')} on the board)` : ''}: ${info.note}`;
+  if (!view) {
+    return head;
+  }
+  const look = pinLook(view);
+  const now =
+    look === 'pwm' && view.pwm
+      ? `PWM ${view.pwm[0]} Hz, duty ${Math.round((view.pwm[1] / 65535) * 100)}%`
+      : look === 'dac'
+        ? `DAC ${view.dac}/255`
+        : look === 'unused'
+          ? `not set up by the code${view.level ? ', reads high' : ''}`
+          : `${look.startsWith('out') ? 'output' : 'input'}, ${view.level ? 'high (1)' : 'low (0)'}${
+              view.pull ? `, pull-${view.pull}` : ''
+            }${view.irq ? ', IRQ armed' : ''}`;
+  const analog =
+    info.adc && view.volts !== null && view.volts !== undefined
+      ? ` — ${formatVolts(view.volts)} (ADC ≈ ${adcReading(view.volts)} at 11 dB)`
+      : '';
+  return `${head}\nnow: ${now}${analog}`;
 }

@@ -49,6 +49,68 @@ export interface IReply {
   ok: boolean;
   message: string;
   ports?: IPort[];
+  /** files_list */
+  path?: string;
+  entries?: IFileEntry[];
+  fs_size?: number | null;
+  fs_free?: number | null;
+  /** files_read: the bytes, base64 */
+  content?: string;
+  size?: number;
+  /** files_write: the board already had exactly this file */
+  skipped?: boolean;
+  /** bench: the emulator's answer */
+  result?: Record<string, unknown>;
+}
+
+/** One entry of a board folder. */
+export interface IFileEntry {
+  name: string;
+  dir: boolean;
+  size: number;
+}
+
+/** One GPIO as the kernel last saw it (see labcomm.PinWatch / pins_from_registers). */
+export interface IPinView {
+  mode: 'in' | 'out' | 'open_drain' | 'other' | null;
+  level: number;
+  volts: number | null;
+  pull: 'up' | 'down' | 'both' | null;
+  irq: number;
+  pwm: [number, number] | null;
+  dac: number | null;
+}
+
+/** The board profile: labels printed on the board ↔ chip GPIOs, its LEDs and buttons. */
+export interface IBoardProfile {
+  id: string;
+  name: string;
+  labels: Record<string, number>;
+  leds: { label: string; gpio: number; active_low: boolean }[];
+  buttons: { label: string; gpio: number; active_low: boolean }[];
+  /** true when the board is real and its profile a guess (the DevKitC's) */
+  assumed: boolean;
+}
+
+/** The emulator's bench, as its `describe` command tells it. */
+export interface IBench {
+  driven: Record<string, number>;
+  sources: Record<string, Record<string, unknown>>;
+  buttons: Record<string, { pressed: boolean; active_low: boolean }>;
+  pots: Record<string, number>;
+  thermistors: Record<string, { celsius: number; [key: string]: number }>;
+  leds: Record<string, Record<string, unknown>>;
+  wires: Record<string, number>;
+  [part: string]: unknown;
+}
+
+/** The kernel's pin view: levels and modes (and the bench, for the emulator). */
+export interface IPinsMessage {
+  type: 'pins';
+  source: 'emulator' | 'board';
+  pins: Record<string, IPinView>;
+  bench: IBench | null;
+  profile: IBoardProfile | null;
 }
 
 export interface IStateMessage {
@@ -57,7 +119,30 @@ export interface IStateMessage {
 }
 
 export type Command =
-  'refresh' | 'ports' | 'connect' | 'disconnect' | 'soft_reset' | 'hard_reset' | 'interrupt';
+  | 'refresh'
+  | 'ports'
+  | 'connect'
+  | 'disconnect'
+  | 'soft_reset'
+  | 'hard_reset'
+  | 'interrupt'
+  | 'files_list'
+  | 'files_read'
+  | 'files_write'
+  | 'files_delete'
+  | 'files_mkdir'
+  | 'pins'
+  | 'bench';
+
+/** Commands whose outcome is not worth a notice in the panel (their caller shows it). */
+export const QUIET_COMMANDS = new Set<Command>([
+  'ports',
+  'refresh',
+  'files_list',
+  'files_read',
+  'pins',
+  'bench'
+]);
 
 /** The words a user sees for each command, e.g. in a notification. */
 export const COMMAND_LABELS: Record<Command, string> = {
@@ -67,7 +152,14 @@ export const COMMAND_LABELS: Record<Command, string> = {
   disconnect: 'Disconnect',
   soft_reset: 'Soft reset',
   hard_reset: 'Hard reset',
-  interrupt: 'Interrupt'
+  interrupt: 'Interrupt',
+  files_list: 'List files',
+  files_read: 'Read file',
+  files_write: 'Write file',
+  files_delete: 'Delete',
+  files_mkdir: 'New folder',
+  pins: 'Read pins',
+  bench: 'Bench'
 };
 
 /** Free heap as a person reads it: "66.3 KB free". */
@@ -186,7 +278,8 @@ export class BoardProtocol {
   constructor(
     private readonly send: Send,
     private readonly onState: (state: IBoardState) => void,
-    private readonly timeout = REPLY_TIMEOUT
+    private readonly timeout = REPLY_TIMEOUT,
+    private readonly onPins: (pins: IPinsMessage) => void = () => undefined
   ) {}
 
   private nextId = 0;
@@ -197,6 +290,9 @@ export class BoardProtocol {
 
   /** The latest state the kernel sent, if any. */
   state: IBoardState | null = null;
+
+  /** The latest pin view the kernel sent, if any. */
+  pins: IPinsMessage | null = null;
 
   /** Send a command; resolves with the kernel's reply (never rejects: a failure is a reply). */
   request(command: Command, args: Record<string, unknown> = {}): Promise<IReply> {
@@ -231,6 +327,9 @@ export class BoardProtocol {
     if (message.type === 'state') {
       this.state = (data as IStateMessage).state;
       this.onState(this.state);
+    } else if (message.type === 'pins') {
+      this.pins = data as IPinsMessage;
+      this.onPins(this.pins);
     } else if (message.type === 'reply') {
       const reply = data as IReply;
       const waiter = this.waiting.get(reply.id);

@@ -14,7 +14,10 @@ import _esp32_supervisor
 import _esp32_bench
 
 _ESP32_SYS_PATH = ["", ".frozen", "/lib"]
-_FIRMWARE_MODULES = ("machine", "network", "esp", "esp32", "neopixel", "dht", "onewire", "ds18x20")
+# Imported at boot (their state is the board's): machine and network.
+_FIRMWARE_MODULES = ("machine", "network")
+# The rest of the board's own modules are loaded when first imported, as a board's frozen
+# modules are: they cost heap only then (firmware/_esp32_frozen.py).
 
 
 def boot(main_globals):
@@ -23,7 +26,10 @@ def boot(main_globals):
     micropython.kbd_intr(-1)
     _esp32_supervisor.announce_started()
     _install_modules()
+    import _esp32_frozen
+
     _esp32_files.mount_board_folder(_esp32_supervisor.board_dir)
+    _esp32_frozen.install()
     _esp32_bench.start()
     sys.path[:] = _ESP32_SYS_PATH
     booted = _run_user_file("boot.py", main_globals)

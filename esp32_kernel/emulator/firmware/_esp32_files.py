@@ -8,12 +8,16 @@ import os
 import vfs
 
 _DIRECTORY = 0x4000
+_HIDDEN = ".esp32"
 
 
 class BoardFolder(vfs.VfsPosix):
     def ilistdir(self, path):
+        at_root = path in ("", "/") and os.getcwd() == "/" or path == "/"
         for entry in super().ilistdir(path):
             name, kind, inode = entry[0], entry[1], entry[2]
+            if at_root and name == _HIDDEN:
+                continue  # the board's NVS and flash image, not part of its file system
             size = 0
             if kind != _DIRECTORY:
                 # path is absolute within this file system, or "" for its current folder

@@ -21,7 +21,9 @@ class _UnameResult(tuple):
 
 
 def uname():
-    return _UnameResult(("esp32", "esp32", "1.24.0", "v1.24.0 on 2024-10-25", "Generic ESP32 module with ESP32"))
+    import _esp32_supervisor
+
+    return _UnameResult(("esp32", "esp32", "1.24.0", "v1.24.0 on 2024-10-25", _esp32_supervisor.machine_name))
 
 
 def urandom(n):

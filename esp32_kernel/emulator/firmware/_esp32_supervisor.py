@@ -16,6 +16,17 @@ unique_id = bytes.fromhex(sys.argv[4])
 # Opened while the host file system is still visible: / becomes the board's folder later.
 _requests = open("/dev/fd/" + sys.argv[5], "wb")
 wake_reason = int(sys.argv[8])
+# The board profile (board_profile.py's JSON): its firmware's name and the GPIOs it lacks.
+machine_name = "Generic ESP32 module with ESP32"
+unavailable_gpios = ()
+if len(sys.argv) > 9 and sys.argv[9] != "-":
+    import json
+
+    with open(sys.argv[9]) as _profile:
+        _board = json.load(_profile)
+    machine_name = _board.get("machine", machine_name)
+    unavailable_gpios = tuple(_board.get("unavailable_gpios", ()))
+    del _board, _profile, json
 
 
 def announce_started():

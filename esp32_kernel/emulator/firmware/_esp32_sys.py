@@ -3,6 +3,7 @@
 from sys import *
 from _esp32_console import stdout, stderr, print_exception
 import _esp32_console
+import _esp32_supervisor
 
 platform = "esp32"
 version = "3.4.0; MicroPython v1.24.0 on 2024-10-25"
@@ -24,8 +25,9 @@ class _Implementation(tuple):
 
 
 implementation = _Implementation((
-    "micropython", (1, 24, 0, ""), "Generic ESP32 module with ESP32",
-    _esp32_console._builtin_sys.implementation._mpy, "ESP32_GENERIC",
+    "micropython", (1, 24, 0, ""), _esp32_supervisor.machine_name,
+    _esp32_console._builtin_sys.implementation._mpy,
+    "ESP32_GENERIC" + ("-SPIRAM" if "SPIRAM" in _esp32_supervisor.machine_name else ""),
 ))
 
 

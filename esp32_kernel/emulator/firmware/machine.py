@@ -27,7 +27,7 @@ _FREQUENCIES_MHZ = (20, 40, 80, 160, 240)
 _freq_hz = 160_000_000
 _wake_reason = _esp32_supervisor.wake_reason
 
-_GPIOS = tuple(range(0, 24)) + (25, 26, 27) + tuple(range(32, 40))
+_GPIOS = tuple(p for p in tuple(range(0, 24)) + (25, 26, 27) + tuple(range(32, 40)) if p not in _esp32_supervisor.unavailable_gpios)
 _FIRST_NON_OUTPUT = 34
 
 
@@ -106,11 +106,38 @@ def time_pulse_us(pin, pulse_level, timeout_us=1000000):
 
 
 def bitstream(pin, encoding, timing, data):
+    # extmod/machine_bitstream.c: the ESP32 sends it through the RMT, pin driven as an output
+    gpio = _pin_id(pin)
+    data = memoryview(data)
     if encoding != 0:
-        raise ValueError("invalid encoding")
+        raise ValueError("encoding")
+    if not isinstance(timing, (tuple, list)):
+        raise TypeError("object '%s' isn't a tuple or list" % type(timing).__name__)
     if len(timing) != 4:
-        raise ValueError("invalid timing")
-    _bench.send("bitstream", _pin_id(pin), bytes(data).hex())
+        raise ValueError("requested length 4 but object has length %d" % len(timing))
+    for t in timing:
+        int(t)
+    # WS2812 timing: 1.25 us per bit, with the interrupts of the whole transfer held off
+    _bench.send("bitstream", gpio, bytes(data).hex() or "-")
+
+
+def dht_readinto(pin, buf):
+    # drivers/dht/dht.c: start signal (line high 250 ms, low 18 ms), then 40 bits timed by
+    # their pulse lengths; no answer within 100 us is ETIMEDOUT.
+    gpio = _pin_id(pin)
+    view = memoryview(buf)
+    if len(view) < 5:
+        raise ValueError("buffer too small")
+    _bench.send("pin_mode", gpio, Pin.OPEN_DRAIN, -1)
+    _bench.send("pin_out", gpio, 1)
+    _bench.wait(250)
+    _bench.send("pin_out", gpio, 0)
+    _bench.wait(18)
+    _bench.send("pin_out", gpio, 1)
+    frame = _bench.call("dht_read", gpio)
+    if frame is None:
+        raise OSError(116)  # MP_ETIMEDOUT
+    view[:5] = bytes.fromhex(frame)
 
 
 def _pin_id(pin):
@@ -739,7 +766,19 @@ class TouchPad:
         self._gpio = gpio
 
     def config(self, value):
-        pass
+        # the threshold below which a touch wakes the chip (esp32.wake_on_touch)
+        _bench.send("touch_config", self._gpio, int(value))
 
     def read(self):
         return _bench.call("touch", self._gpio)
+
+
+# -- I2C and SoftI2C live in _esp32_i2c.py, loaded on first use (a frozen module's way)
+
+
+def __getattr__(name):
+    if name in ("I2C", "SoftI2C"):
+        import _esp32_i2c
+
+        return getattr(_esp32_i2c, name)
+    raise AttributeError("'module' object has no attribute '%s'" % name)

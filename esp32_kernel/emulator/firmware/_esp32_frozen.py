@@ -1,0 +1,57 @@
+"""The board's frozen modules (esp, esp32, neopixel, dht, onewire, ds18x20…), loaded on import.
+
+On an ESP32 these live in flash and cost heap only once imported. Here they are files of
+the firmware folder, out of reach once / is the board's folder: the first import of one
+mounts that folder for a moment and imports from it. As on a board (sys.path is
+["", ".frozen", "/lib"]), a file of the same name in the current folder is found first.
+Tracebacks name the file as a board's do ("neopixel.py").
+"""
+
+import builtins
+import sys
+
+import os
+import vfs
+
+FROZEN = ("esp", "esp32", "neopixel", "dht", "onewire", "_onewire", "ds18x20", "_esp32_i2c")
+_MOUNT = "/.esp32-firmware"
+_firmware_dir = __file__.rsplit("/", 1)[0]
+_c_import = builtins.__import__
+_depth = 0
+
+
+def _user_has(name):
+    for candidate in (name + ".py", name + ".mpy", name):
+        try:
+            os.stat(candidate)
+            return True
+        except OSError:
+            pass
+    return False
+
+
+def _import(name, globals=None, locals=None, fromlist=(), level=0):
+    global _depth
+    if level or name not in FROZEN or name in sys.modules or (not _depth and _user_has(name)):
+        return _c_import(name, globals, locals, fromlist, level)
+    outer = _depth == 0
+    if outer:
+        cwd = os.getcwd()
+        os.mount(vfs.VfsPosix(_firmware_dir), _MOUNT)
+        saved_path = sys.path[:]
+        sys.path[:] = [""]
+    _depth += 1
+    try:
+        if outer:
+            os.chdir(_MOUNT)
+        return _c_import(name, globals, locals, fromlist, level)
+    finally:
+        _depth -= 1
+        if outer:
+            os.chdir(cwd)
+            sys.path[:] = saved_path
+            os.umount(_MOUNT)
+
+
+def install():
+    builtins.__import__ = _import

@@ -1,0 +1,113 @@
+# machine.I2C and machine.SoftI2C as MicroPython v1.24 has them on an ESP32
+# (ports/esp32/machine_i2c.c, extmod/machine_i2c.c), against the bench's I2C devices: a
+# device answers on the bus whose SDA pin it is wired to. Re-exported by machine.
+import _esp32_bench as _bench
+
+_DEFAULT_PINS = {0: (18, 19), 1: (25, 26)}  # (scl, sda): MICROPY_HW_I2C0_*, MICROPY_HW_I2C1_*
+_ENODEV = 19
+_ETIMEDOUT = 116
+
+
+def _pin_id(pin):
+    import machine
+
+    return machine._pin_id(pin)
+
+
+class _I2CBase:
+    def _transfer(self, addr, write=b"", read=0, stop=True):
+        """One addressed transfer: [ack, acked_bytes, data_hex] from the bench."""
+        answer = _bench.call("i2c", self._sda, int(addr) & 0x7F, bytes(write).hex() or "-", int(read))
+        if not answer[0]:
+            raise OSError(_ENODEV)
+        return answer
+
+    def scan(self):
+        found = []
+        for addr in range(0x08, 0x78):
+            if _bench.call("i2c", self._sda, addr, "-", 0)[0]:
+                found.append(addr)
+        return found
+
+    def writeto(self, addr, buf, stop=True):
+        return self._transfer(addr, memoryview(buf))[1]
+
+    def writevto(self, addr, vector, stop=True):
+        data = b"".join([bytes(memoryview(b)) for b in vector])
+        return self._transfer(addr, data)[1]
+
+    def readfrom_into(self, addr, buf, stop=True):
+        view = memoryview(buf)
+        data = bytes.fromhex(self._transfer(addr, b"", len(view))[2])
+        view[: len(data)] = data
+
+    def readfrom(self, addr, nbytes, stop=True):
+        buf = bytearray(nbytes)
+        self.readfrom_into(addr, buf, stop)
+        return bytes(buf)
+
+    def _memaddr(self, memaddr, addrsize):
+        if addrsize not in (8, 16, 24, 32):
+            raise ValueError("invalid addrsize")
+        n = addrsize // 8
+        return bytes([(memaddr >> (8 * (n - 1 - i))) & 0xFF for i in range(n)])
+
+    def readfrom_mem_into(self, addr, memaddr, buf, *, addrsize=8):
+        view = memoryview(buf)
+        # write the memory address, repeated start, read (one bench request)
+        data = bytes.fromhex(self._transfer(addr, self._memaddr(memaddr, addrsize), len(view))[2])
+        view[: len(data)] = data
+
+    def readfrom_mem(self, addr, memaddr, nbytes, *, addrsize=8):
+        buf = bytearray(nbytes)
+        self.readfrom_mem_into(addr, memaddr, buf, addrsize=addrsize)
+        return bytes(buf)
+
+    def writeto_mem(self, addr, memaddr, buf, *, addrsize=8):
+        self._transfer(addr, self._memaddr(memaddr, addrsize) + bytes(memoryview(buf)))
+
+
+class I2C(_I2CBase):
+    _all = {}
+
+    def __new__(cls, id, *, scl=None, sda=None, freq=400000, timeout=50000):
+        if isinstance(id, int) and id not in _DEFAULT_PINS or not isinstance(id, int):
+            raise ValueError("I2C(%s) doesn't exist" % id)
+        self = I2C._all.get(id)
+        if self is None:
+            self = object.__new__(cls)
+            self._id = id
+            self._scl, self._sda = _DEFAULT_PINS[id]
+            I2C._all[id] = self
+        return self
+
+    def __init__(self, id, *, scl=None, sda=None, freq=400000, timeout=50000):
+        self.init(scl=scl, sda=sda, freq=freq, timeout=timeout)
+
+    def init(self, *, scl=None, sda=None, freq=400000, timeout=50000):
+        if scl is not None:
+            self._scl = _pin_id(scl)
+        if sda is not None:
+            self._sda = _pin_id(sda)
+        self._freq = int(freq)
+        for pin in (self._scl, self._sda):  # open drain with the internal pull-ups
+            _bench.send("pin_mode", pin, 7, 2)
+            _bench.send("pin_out", pin, 1)
+
+    def __repr__(self):
+        return "I2C(%u, scl=%u, sda=%u, freq=%u)" % (self._id, self._scl, self._sda, self._freq)
+
+
+class SoftI2C(_I2CBase):
+    def __init__(self, scl, sda, *, freq=400000, timeout=50000):
+        self._scl, self._sda = _pin_id(scl), _pin_id(sda)
+        self._freq, self._timeout = int(freq), int(timeout)
+        for pin in (self._scl, self._sda):
+            _bench.send("pin_mode", pin, 7, -1)
+            _bench.send("pin_out", pin, 1)
+
+    def init(self, scl, sda, *, freq=400000, timeout=50000):
+        self.__init__(scl, sda, freq=freq, timeout=timeout)
+
+    def __repr__(self):
+        return "SoftI2C(scl=%u, sda=%u, freq=%u)" % (self._scl, self._sda, self._freq)

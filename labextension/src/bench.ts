@@ -1,0 +1,153 @@
+/**
+ * The emulator's bench as the panel shows it: the parts and analog sources on each pin,
+ * and the bench commands (labcomm's `bench`) that add, adjust and remove them. Pure logic.
+ */
+import type { IBench } from './protocol';
+
+export type PartKind = 'button' | 'pot' | 'thermistor' | 'led' | 'source' | 'driven' | 'wire';
+
+export interface IPart {
+  kind: PartKind;
+  gpio: number;
+  /** One line: "button (pressed)", "sine 1.65 V ± 1 V, 0.5 Hz"… */
+  summary: string;
+  /** Slider value: position 0–1 (pot), °C (thermistor). */
+  value?: number;
+  pressed?: boolean;
+}
+
+/** What the "Add" menu offers: parts, and analog sources for ADC pins. */
+export const ADDABLE = [
+  'button',
+  'pot',
+  'thermistor',
+  'led',
+  'sine',
+  'triangle',
+  'square',
+  'noise',
+  'walk',
+  'constant'
+] as const;
+export type Addable = (typeof ADDABLE)[number];
+
+export const ADDABLE_LABELS: Record<Addable, string> = {
+  button: 'push button (to GND)',
+  pot: 'potentiometer',
+  thermistor: 'thermistor (10 k NTC)',
+  led: 'LED',
+  sine: 'sine source',
+  triangle: 'triangle source',
+  square: 'square source',
+  noise: 'noise source',
+  walk: 'random walk source',
+  constant: 'constant voltage'
+};
+
+/** Parts that need an analog input (ADC). */
+export function needsAdc(kind: Addable): boolean {
+  return kind !== 'button' && kind !== 'led';
+}
+
+/** The bench command words that add `kind` on `gpio`, with sensible defaults. */
+export function addWords(kind: Addable, gpio: number): (string | number)[] {
+  switch (kind) {
+    case 'button':
+      return ['add_button', gpio, 'active_low'];
+    case 'pot':
+      return ['add_pot', gpio, 0.5];
+    case 'thermistor':
+      return ['add_thermistor', gpio, 25];
+    case 'led':
+      return ['add_led', gpio, `LED${gpio}`, 'active_high'];
+    case 'constant':
+      return ['set_source', gpio, 'constant', 1.65];
+    case 'noise':
+      return ['set_source', gpio, 'noise', 1.65, 0.1];
+    default:
+      return ['set_source', gpio, kind, 1.65, 1.0, 0.5];
+  }
+}
+
+/** The command that moves a part's slider: a pot's position or a thermistor's temperature. */
+export function adjustWords(part: IPart, value: number): (string | number)[] | null {
+  if (part.kind === 'pot') {
+    return ['set_pot', part.gpio, Math.max(0, Math.min(1, Math.round(value * 1000) / 1000))];
+  }
+  if (part.kind === 'thermistor') {
+    return ['set_temperature', part.gpio, Math.round(value * 10) / 10];
+  }
+  return null;
+}
+
+function num(value: unknown, digits = 2): string {
+  return typeof value === 'number' ? String(Number(value.toFixed(digits))) : String(value ?? '?');
+}
+
+function describeSource(source: Record<string, unknown>): string {
+  const kind = String(source.kind ?? 'source');
+  if (kind === 'constant') {
+    return `constant ${num(source.offset)} V`;
+  }
+  const freq = source.freq !== undefined ? `, ${num(source.freq)} Hz` : '';
+  return `${kind} ${num(source.offset)} V ± ${num(source.amplitude)} V${freq}`;
+}
+
+/** Every part and source on the bench, in pin order. */
+export function benchParts(bench: IBench | null | undefined): IPart[] {
+  if (!bench) {
+    return [];
+  }
+  const parts: IPart[] = [];
+  for (const [pin, button] of Object.entries(bench.buttons ?? {})) {
+    parts.push({
+      kind: 'button',
+      gpio: +pin,
+      summary: `push button${button.active_low ? '' : ' (to 3V3)'}${button.pressed ? ' — pressed' : ''}`,
+      pressed: button.pressed
+    });
+  }
+  for (const [pin, position] of Object.entries(bench.pots ?? {})) {
+    parts.push({
+      kind: 'pot',
+      gpio: +pin,
+      summary: `potentiometer at ${Math.round(position * 100)}% (${num(position * 3.3)} V)`,
+      value: position
+    });
+  }
+  for (const [pin, thermistor] of Object.entries(bench.thermistors ?? {})) {
+    parts.push({
+      kind: 'thermistor',
+      gpio: +pin,
+      summary: `thermistor at ${num(thermistor.celsius, 1)} °C`,
+      value: thermistor.celsius
+    });
+  }
+  for (const [pin, led] of Object.entries(bench.leds ?? {})) {
+    const brightness = typeof led.brightness === 'number' ? led.brightness : null;
+    parts.push({
+      kind: 'led',
+      gpio: +pin,
+      summary:
+        `LED ${String(led.name ?? '')}${brightness === null ? '' : brightness > 0 ? ` — on (${Math.round(brightness * 100)}%)` : ' — off'}`.replace(
+          /\s+/g,
+          ' '
+        )
+    });
+  }
+  for (const [pin, source] of Object.entries(bench.sources ?? {})) {
+    parts.push({ kind: 'source', gpio: +pin, summary: describeSource(source) });
+  }
+  for (const [pin, level] of Object.entries(bench.driven ?? {})) {
+    parts.push({
+      kind: 'driven',
+      gpio: +pin,
+      summary: `held ${level ? 'high' : 'low'} from outside`
+    });
+  }
+  for (const [pin, from] of Object.entries(bench.wires ?? {})) {
+    parts.push({ kind: 'wire', gpio: +pin, summary: `wired from GPIO ${from}` });
+  }
+  const order: PartKind[] = ['button', 'pot', 'thermistor', 'led', 'source', 'driven', 'wire'];
+  return parts.sort((a, b) => a.gpio - b.gpio || order.indexOf(a.kind) - order.indexOf(b.kind));
+}

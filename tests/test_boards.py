@@ -1,0 +1,104 @@
+"""Several boards in one notebook (%connect --name, %%on) and one kernel per port (lock files)."""
+
+from __future__ import annotations
+
+import os
+import time
+
+import pytest
+
+from esp32_kernel.emulator.process import launch
+from esp32_kernel.session import BoardSession
+from kernel_harness import HANG_GUARD, run_cell, start_kernel
+
+
+@pytest.fixture(scope="module")
+def benches(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("benches")
+    with launch(board_dir=tmp / "a") as a, launch(board_dir=tmp / "b") as b, launch(board_dir=tmp / "c") as c:
+        yield {"a": a, "b": b, "c": c}
+
+
+@pytest.fixture(scope="module")
+def runtime_dir(tmp_path_factory):
+    return tmp_path_factory.mktemp("runtime")
+
+
+@pytest.fixture(scope="module")
+def kc(tmp_path_factory, runtime_dir, benches):
+    km, kc = start_kernel(tmp_path_factory.mktemp("boards-kernel"), JUPYTER_RUNTIME_DIR=str(runtime_dir))
+    run_cell(kc, "print('connected')")
+    for name in ("a", "b"):
+        assert f"as board {name!r}" in ok(kc, f"%connect --name {name} {benches[name].url}")
+    yield kc
+    kc.stop_channels()
+    km.shutdown_kernel(now=True)
+
+
+def ok(kc, code: str) -> str:
+    run = run_cell(kc, code)
+    assert run.status == "ok", run.reply["content"]
+    return run.stdout
+
+
+def test_on_runs_the_cell_on_each_board_with_labelled_output(kc, benches):
+    ok(kc, "%%on a\nwho = 'bench a'")
+    ok(kc, "%%on b\nwho = 'bench b'")
+    out = ok(kc, "%%on a b\nprint('I am', who)\n6 * 7")
+    lines = out.splitlines()
+    assert "[a] I am bench a" in lines and "[b] I am bench b" in lines
+    assert "[a] Out: 42" in lines and "[b] Out: 42" in lines
+    # the unmarked cells still run on the default board, which has no `who`
+    run = run_cell(kc, "who")
+    assert run.status == "error" and run.reply["content"]["ename"] == "NameError"
+
+
+def test_on_all_runs_in_parallel(kc):
+    out = ok(kc, "%%on --all\nimport time\nprint('start')\ntime.sleep(0.5)\nprint('end')")
+    lines = out.splitlines()
+    starts = [i for i, line in enumerate(lines) if line.endswith("start")]
+    ends = [i for i, line in enumerate(lines) if line.endswith("end")]
+    assert len(starts) == len(ends) == 2
+    assert max(starts) < min(ends)  # both boards started before either finished
+
+
+def test_a_failure_on_one_board_is_labelled_and_fails_the_cell(kc):
+    run = run_cell(kc, "%%on a b\nprint('before')\nif who == 'bench b':\n    1 / 0\nprint('after')")
+    assert run.status == "error"
+    assert run.reply["content"]["ename"] == "BoardsFailed"
+    assert "b: ZeroDivisionError: divide by zero" in run.reply["content"]["evalue"]
+    assert "[a] after" in run.stdout and "[b] after" not in run.stdout
+    assert "[b] ZeroDivisionError: divide by zero" in run.stdout
+
+
+def test_a_named_board_that_comes_back_is_reconnected(kc, benches):
+    assert benches["b"].drop_client()  # as an unplugged cable: the link goes away
+    deadline = time.monotonic() + HANG_GUARD
+    while True:
+        run = run_cell(kc, "%%on b\nprint('back')")
+        if run.status == "ok" and "[b] back" in run.stdout:
+            break
+        assert time.monotonic() < deadline, run.stdout
+        time.sleep(0.2)
+
+
+def test_unknown_names_and_boards_listing(kc, benches):
+    assert "no board is named 'zz'" in ok(kc, "%%on zz\nprint(1)")
+    listing = ok(kc, "%boards")
+    assert benches["a"].url in listing and benches["b"].url in listing
+    out = ok(kc, f"%connect --name again {benches['a'].url}")
+    assert "already connected in this kernel as board 'a'" in out
+
+
+def test_a_port_held_by_another_kernel_is_refused_naming_it(kc, benches, runtime_dir, monkeypatch):
+    monkeypatch.setenv("JUPYTER_RUNTIME_DIR", str(runtime_dir))
+    holder = BoardSession()
+    holder.connect(benches["c"].url)
+    try:
+        out = ok(kc, f"%connect --name c {benches['c'].url}")
+        assert "is in use by another kernel" in out and f"pid {os.getpid()}" in out
+    finally:
+        holder.close()
+    assert "as board 'c'" in ok(kc, f"%connect --name c {benches['c'].url}")
+    assert "Disconnected board 'c'" in ok(kc, "%disconnect --name c")
+    assert "no board is named 'c'" in ok(kc, "%%on c\nprint(1)")
