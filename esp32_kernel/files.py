@@ -43,6 +43,21 @@ PART_SUFFIX = ".part~"
 TRANSFER_PATIENCE = 30.0  # seconds without any sign of progress before a transfer is given up
 _AGENT = source("files_agent.py")
 
+
+def _packed_agent() -> str:
+    """The agent as a short exec of its deflated, base64 text (half the bytes on the wire)."""
+    import base64
+
+    packer = zlib.compressobj(9, zlib.DEFLATED, -12)
+    packed = base64.b64encode(packer.compress(_AGENT.encode()) + packer.flush()).decode()
+    return (
+        "import deflate,io,binascii\n"
+        f"exec(deflate.DeflateIO(io.BytesIO(binascii.a2b_base64({packed!r})),deflate.RAW,12).read())"
+    )
+
+
+_PACKED_AGENT = _packed_agent()
+
 # errno names and numbers as an ESP32 (newlib) and the unix port report them
 _ERRNO_TEXT = {
     "ENOENT": "no such file or directory",
@@ -155,8 +170,12 @@ class BoardFiles:
         return error.ename == "ImportError" and "_ekf" in error.evalue
 
     def install(self) -> None:
-        """Place the board's half in its RAM (after each reboot)."""
-        self.board.exec(_AGENT, timeout=30)
+        """Place the board's half in its RAM (after each reboot): packed where the board can
+        inflate (MicroPython ≥ 1.21), else as it is."""
+        try:
+            self.board.exec(_PACKED_AGENT, timeout=30)
+        except DeviceError:
+            self.board.exec(_AGENT, timeout=30)
 
     def caps(self) -> dict:
         """What this board can do: {'inflate': bool, 'deflate': bool, 'sha256': bool}."""

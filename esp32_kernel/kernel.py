@@ -26,7 +26,7 @@ from .completion import DeviceCompleter
 from .config import ConfigError, resolve_target
 from .host import HostBoard
 from .labcomm import LabComm
-from .live.frames import Frame, OutputDemux
+from .live.frames import Frame, OutputDemux, result_text
 from .session import BoardSession
 
 CONNECT_TIMEOUT = 30.0  # the first cell waits this long for the start-up connection
@@ -271,7 +271,7 @@ class ESP32Kernel(IPythonKernel):
             if piece is None:
                 return result
             if isinstance(piece, Frame):
-                result = piece.payload.decode(errors="replace")
+                result = result_text(piece)
             else:
                 sys.stdout.write(piece)
 

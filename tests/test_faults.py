@@ -3,8 +3,10 @@ error, a live kernel, and nothing silently lost."""
 
 from __future__ import annotations
 
+import json
 import os
 import signal
+import socket
 import time
 
 import pytest
@@ -107,3 +109,43 @@ def test_the_board_printing_between_cells_reaches_the_next_cell(kernel):
     while "next cell" not in text:
         text += next_output(kc, msg_id)["content"].get("text", "")
     assert "from the background" in text
+
+
+def control_address(kc) -> tuple[str, int]:
+    address = run_cell(kc, "%%host\nget_ipython().kernel.boards.emulator.control_address").result.strip("'")
+    host, port = address.removeprefix("tcp://").rsplit(":", 1)
+    return host, int(port)
+
+
+def send_control(address: tuple[str, int], command: str) -> dict:
+    """A command on the emulator's control channel, sent from this process (so also while
+    a device cell holds the kernel)."""
+    with socket.create_connection(address, timeout=HANG_GUARD) as control:
+        control.sendall(command.encode() + b"\n")
+        return json.loads(control.makefile().readline())
+
+
+def test_random_bytes_on_the_line_between_and_during_cells(kernel):
+    _, kc = kernel
+    address = control_address(kc)
+    assert send_control(address, "noise 2000")["sent"] == 2000
+    run = run_cell(kc, "print('after noise')")
+    assert run.status == "ok" and run.stdout.endswith("after noise\n")
+    # During a cell the noise lands in its output (or ends it early); nothing hangs and
+    # the board is back at a clean prompt.
+    msg_id = kc.execute("import time\nfor i in range(20):\n    time.sleep(0.05)")
+    time.sleep(0.3)
+    assert send_control(address, "noise 2000")["sent"] == 2000
+    reply = kc.get_shell_msg(timeout=HANG_GUARD)
+    assert answers(reply, msg_id)
+    clean = run_cell(kc, "print(6 * 7)")
+    assert clean.status == "ok" and clean.stdout.endswith("42\n")
+
+
+def test_a_watchdog_reset_ends_the_cell_and_the_board_comes_back(kernel):
+    _, kc = kernel
+    run = run_cell(kc, "from machine import WDT\nwdt = WDT(timeout=1000)\nwhile True:\n    pass")
+    assert run.status == "error"
+    assert run.reply["content"]["ename"] == "BoardReset"
+    after = run_cell(kc, "import machine\nmachine.reset_cause() == machine.WDT_RESET")
+    assert after.result == "True"

@@ -245,3 +245,14 @@ def test_sync_sends_what_changed_and_deletes_on_request(emulator, files, tmp_pat
     report = files.sync(src, "/app", delete=True)
     assert report["sent"] == ["lib/util.py"] and report["deleted"] == ["old.py"]
     assert sorted(files.tree("/app")) == ["lib/util.py", "main.py"]
+
+
+def test_the_unpacked_agent_works_too(board):
+    """Boards without deflate (MicroPython < 1.21) get the agent as plain text."""
+    from esp32_kernel.files import _AGENT
+
+    board.exec("import sys\nsys.modules.pop('_ekf', None)")
+    board.exec(_AGENT)
+    files = BoardFiles(board)
+    files.put_bytes(b"plain", "/plain.txt")
+    assert files.get_bytes("/plain.txt") == b"plain"

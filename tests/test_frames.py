@@ -47,3 +47,8 @@ def test_any_bytes_any_split_never_crash_and_split_does_not_matter(data, cuts):
     points = sorted({min(c, len(data)) for c in cuts})
     chunks = [data[a:b] for a, b in zip([0, *points], [*points, len(data)])]
     assert run(*chunks) == run(data)
+
+
+def test_a_stray_frame_start_does_not_swallow_the_lines_after_it():
+    assert run(b"noise\x1e\x02\r\nnext line\r\n\x1eRok\x1f") == ["noise\x1e\x02\nnext line\n", Frame("R", b"ok")]
+    assert run(b"a\x1e", b"b\r", b"\nc\n") == ["a\x1eb\nc\n"]

@@ -260,3 +260,10 @@ def test_board_object_in_host_cells(kc):
     run_cell(kc, "on_board = 7")
     run = run_cell(kc, "%%host\nboard.eval('on_board * 6'), board.exec('print(1)')")
     assert run.result == "(42, '1\\n')"
+
+
+def test_a_multi_line_repr_is_the_result(kc):
+    run_cell(kc, "class Table:\n    def __repr__(self):\n        return 'a | b\\n1 | 2'")
+    run = run_cell(kc, "Table()")
+    assert run.result == "a | b\n1 | 2"
+    assert run.stdout == ""

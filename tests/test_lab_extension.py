@@ -248,11 +248,22 @@ def test_pins_bench_and_files_in_the_panel(lab, tmp_path):
         dropped = files.locator(".jp-ESP32-file", has_text="dropped.py")
         expect(dropped).to_contain_text("7 B")
 
-        page.mouse.move(0, 0)  # no hover highlight in the picture
+        # The picture: a taller window and a wider sidebar, so that the whole panel shows.
+        page.set_viewport_size({"width": 1280, "height": 1500})
+        handle = page.locator("#jp-main-split-panel > .lm-SplitPanel-handle").first
+        box = handle.bounding_box()
+        if box:
+            page.mouse.move(box["x"] + box["width"] / 2, box["y"] + 300)
+            page.mouse.down()
+            page.mouse.move(470, box["y"] + 300, steps=5)
+            page.mouse.up()
+        page.mouse.move(900, 1400)  # no hover highlight in the picture
         board.evaluate("node => node.scrollTo(0, 0)")
+        expect(row).to_be_visible()
         lab.screenshot(ARTIFACTS / "board-panel-live.png")
         if not DOCS_SCREENSHOT.exists() or os.environ.get("UPDATE_DOCS_SCREENSHOT") == "1":
             lab.screenshot(DOCS_SCREENSHOT)
+        page.set_viewport_size({"width": 1100, "height": 850})
 
         # Open the file in JupyterLab's editor, change it, save it back to the board.
         row.get_by_role("button", name="Open hello_board.py").click()
@@ -265,7 +276,7 @@ def test_pins_bench_and_files_in_the_panel(lab, tmp_path):
         page.keyboard.type("print('edited in JupyterLab')")
         page.keyboard.press("Control+s")
         expect(editor_tab).not_to_have_class(re.compile(r"jp-mod-dirty"))
-        expect(row).to_contain_text("60 B")  # the panel lists the folder again after a save
+        expect(row).to_contain_text("59 B")  # the panel lists the folder again after a save
         lab.screenshot(ARTIFACTS / "board-file-editor.png")
 
         # The board runs the saved file.

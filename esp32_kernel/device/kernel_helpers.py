@@ -10,7 +10,8 @@ def _setup():
     def show(value):
         if value is not None:
             builtins._ = value
-            write("\x1eR" + repr(value) + "\x1f")
+            # a frame holds no newline: a multi-line repr sends \x1d for each
+            write("\x1eR" + repr(value).replace("\n", "\x1d") + "\x1f")
 
     try:
         builtins.__r__ = show

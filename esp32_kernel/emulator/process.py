@@ -92,6 +92,10 @@ class EmulatorProcess:
     def drop_client(self) -> bool:
         return self.control("drop_client")["dropped"]
 
+    def line_noise(self, count: int) -> int:
+        """Send the client `count` random bytes, as line noise; how many were sent."""
+        return self.control(f"noise {count}")["sent"]
+
     # -- the bench: the world around the board (see bench.py and README-section.md)
 
     def bench(self, *words: object, timeout: float = 5.0) -> dict:

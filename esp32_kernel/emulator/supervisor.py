@@ -670,11 +670,13 @@ class Supervisor:
                 command = words[0]
                 if command in commands and len(words) == 1:
                     reply = commands[command]()
+                elif command == "noise" and len(words) == 2 and words[1].isdigit():
+                    reply = {"ok": True, "sent": self.line_noise(int(words[1]))}
                 elif command == "events":
                     self._subscribers.add(writer)
                     reply = {"ok": True, "subscribed": True}
                 elif command == "help":
-                    reply = {"ok": True, "commands": sorted([*commands, "events", *self.bench_commands()])}
+                    reply = {"ok": True, "commands": sorted([*commands, "events", "noise", *self.bench_commands()])}
                 else:
                     try:
                         reply = {"ok": True, **self.bench.control(words)}
@@ -689,6 +691,14 @@ class Supervisor:
         finally:
             self._subscribers.discard(writer)
             writer.close()
+
+    def line_noise(self, count: int) -> int:
+        """Random bytes to the client, as a bad cable or a wrong baud rate gives (faults)."""
+        if self._client is None:
+            return 0
+        count = min(count, 1 << 20)
+        self._to_client_line.write(os.urandom(count))
+        return count
 
     def bench_commands(self) -> list[str]:
         return [name.removeprefix("_control_") for name in dir(self.bench) if name.startswith("_control_")]

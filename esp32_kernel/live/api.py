@@ -16,7 +16,7 @@ from collections.abc import Callable
 
 from ..board import BoardError, DeviceError
 from . import records
-from .frames import Frame, OutputDemux
+from .frames import Frame, OutputDemux, result_text
 from .hub import LiveData
 from .plot import LivePlot, Renderer, _bokeh_loaded
 
@@ -143,7 +143,7 @@ class Live:
     def _route(self, piece, result: list[str]) -> None:
         if isinstance(piece, Frame):
             if piece.kind == "R":
-                result.append(piece.payload.decode(errors="replace"))
+                result.append(result_text(piece))
             else:
                 self.kernel.dispatch_frame(piece)
         else:

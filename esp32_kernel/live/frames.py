@@ -1,7 +1,8 @@
 """Splitting the board's output into text and framed records, wherever frames appear.
 
 A frame is ``\\x1e`` KIND payload ``\\x1f``: KIND is one ASCII letter (``R`` the repr of a
-cell's last expression; more kinds carry live data), the payload has neither delimiter.
+cell's last expression; more kinds carry live data), the payload has neither delimiter nor a
+newline (a ``\\x1e`` followed by a newline before any ``\\x1f`` was never a frame).
 Frames may be split across reads; text around them is decoded as UTF-8 (a character split
 across reads is kept whole) and the board's ``\\r\\n`` line ends become ``\\n``.
 """
@@ -19,6 +20,11 @@ MAX_FRAME = 64 * 1024  # a "frame" longer than this was never one: show it as te
 class Frame:
     kind: str
     payload: bytes
+
+
+def result_text(frame: Frame) -> str:
+    """The repr an ``R`` frame carries (its newlines travel as \\x1d: frames hold none)."""
+    return frame.payload.decode(errors="replace").replace("\x1d", "\n")
 
 
 class OutputDemux:
@@ -41,6 +47,14 @@ class OutputDemux:
                 data = data[at + 1 :]
             else:
                 at = data.find(END)
+                newline = data.find(b"\n", 0, at if at >= 0 else len(data))
+                if newline >= 0:
+                    # Frames hold no newline: that \x1e was line noise or binary output,
+                    # not a frame. Show it as text rather than swallow what follows.
+                    self._text(out, START + bytes(self._frame) + data[: newline + 1])
+                    self._frame = None
+                    data = data[newline + 1 :]
+                    continue
                 self._frame += data if at < 0 else data[:at]
                 if at < 0:
                     if len(self._frame) > MAX_FRAME:

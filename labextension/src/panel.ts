@@ -85,6 +85,15 @@ export class BoardPanel extends Widget {
     this._filesNode.addEventListener('dragover', this._onDragOver);
     this._filesNode.addEventListener('dragleave', this._onDragLeave);
     this._filesNode.addEventListener('drop', this._onDrop);
+    this._benchNode.addEventListener('pointerdown', event => {
+      this._sliding = (event.target as HTMLElement).classList.contains('jp-ESP32-slider');
+    });
+    document.addEventListener('pointerup', () => {
+      if (this._sliding) {
+        this._sliding = false;
+        this._renderBench();
+      }
+    });
     this.node.append(
       this._topNode,
       this._filesNode,
@@ -672,7 +681,8 @@ export class BoardPanel extends Widget {
     label: string,
     title: string,
     entry?: IFileEntry,
-    disabled = false
+    disabled = false,
+    name = label
   ) {
     return h(
       'button',
@@ -683,7 +693,7 @@ export class BoardPanel extends Widget {
         'data-name': entry?.name,
         'data-dir': entry ? String(entry.dir) : undefined,
         title,
-        'aria-label': entry ? `${label} ${entry.name}` : label,
+        'aria-label': entry ? `${name} ${entry.name}` : name,
         disabled
       },
       label
@@ -733,8 +743,15 @@ export class BoardPanel extends Widget {
               ),
           entry.dir
             ? null
-            : this._fileButton('download', 'Download', 'Download to this computer', entry, !free),
-          this._fileButton('delete', 'Delete', 'Delete from the board', entry, !free)
+            : this._fileButton(
+                'download',
+                '⬇',
+                'Download to this computer',
+                entry,
+                !free,
+                'Download'
+              ),
+          this._fileButton('delete', '✕', 'Delete from the board', entry, !free, 'Delete')
         )
       )
     );
@@ -778,7 +795,7 @@ export class BoardPanel extends Widget {
       h(
         'p',
         { class: 'jp-ESP32-hint jp-ESP32-dropHint' },
-        `Drop files here to upload them to ${this._folder}.${this._fsFree !== null ? ` ${formatSize(this._fsFree)} free.` : ''} Transfers are verified (sha256) and never leave a half-written file.`
+        `Drop files here to upload them to ${this._folder}.${this._fsFree !== null && this._fsFree < 64 * 1024 * 1024 ? ` ${formatSize(this._fsFree)} free.` : ''} Transfers are verified (sha256) and never leave a half-written file.`
       )
     );
     this._filesNode.replaceChildren(section);
@@ -788,6 +805,12 @@ export class BoardPanel extends Widget {
     const model = this.boards.current;
     const view = model?.state?.connected ? model.pins : null;
     const profile = view?.profile ?? null;
+    const bench = view?.bench;
+    const analogPins = new Set([
+      ...Object.keys(bench?.pots ?? {}),
+      ...Object.keys(bench?.thermistors ?? {}),
+      ...Object.keys(bench?.sources ?? {})
+    ]);
     const grid = h(
       'ul',
       { class: 'jp-ESP32-pinGrid', 'aria-label': 'ESP32 GPIO pins' },
@@ -795,13 +818,14 @@ export class BoardPanel extends Widget {
         const live = view?.pins[String(pin.gpio)] ?? null;
         const look = pin.use === 'flash' ? 'unused' : pinLook(live);
         const labels = boardLabels(profile, pin.gpio);
+        // An ADC pin's voltage, when something analog is on it (a floating pin reads 0 V).
         const analog =
           pin.adc &&
           live &&
-          live.volts !== null &&
-          live.volts !== undefined &&
+          typeof live.volts === 'number' &&
           look !== 'out-high' &&
-          look !== 'out-low'
+          look !== 'out-low' &&
+          (live.volts > 0.004 || analogPins.has(String(pin.gpio)))
             ? formatVolts(live.volts)
             : '';
         return h(
@@ -883,13 +907,7 @@ export class BoardPanel extends Widget {
       return;
     }
     // Do not pull a slider from under the pointer.
-    const active = document.activeElement;
-    if (
-      active &&
-      this._benchNode.contains(active) &&
-      active.classList.contains('jp-ESP32-slider') &&
-      this._benchNode.matches(':hover')
-    ) {
+    if (this._sliding) {
       return;
     }
     this._benchNode.hidden = false;
@@ -1038,6 +1056,7 @@ export class BoardPanel extends Widget {
   private _parts: IPart[] = [];
   private _addKind: Addable = 'button';
   private _addPin = 0;
+  private _sliding = false;
 }
 
 /** The status-bar item: what board this notebook runs on; a click opens the panel. */

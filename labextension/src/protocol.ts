@@ -190,7 +190,7 @@ export function activity(state: IBoardState | null): string {
   if (state.starting) {
     return 'connecting';
   }
-  if (state.pending) {
+  if (state.pending && !QUIET_COMMANDS.has(state.pending as Command)) {
     return `${COMMAND_LABELS[state.pending as Command] ?? state.pending}…`.toLowerCase();
   }
   if (state.lost) {
