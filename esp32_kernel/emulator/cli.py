@@ -59,14 +59,14 @@ async def _serve(args: argparse.Namespace) -> int:
     except (OSError, RuntimeError, ValueError) as error:
         print(f"esp32-kernel emulator: cannot start: {error}", file=sys.stderr)
         return 1
+    # Handlers first: whoever reads the URL may stop us at once, and should see a clean exit.
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
+        loop.add_signal_handler(signum, supervisor.stop)
     print(ANNOUNCE_URL + endpoints.url)
     if endpoints.pty_path:
         print(ANNOUNCE_PTY + endpoints.pty_path)
     print(ANNOUNCE_CONTROL + endpoints.control, flush=True)
-
-    loop = asyncio.get_running_loop()
-    for signum in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
-        loop.add_signal_handler(signum, supervisor.stop)
     if args.exit_with_parent:
         _stop_when_stdin_closes(loop, supervisor)
     try:
