@@ -39,6 +39,7 @@ import functools
 import logging
 import posixpath
 import threading
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -192,8 +193,6 @@ class LabComm:
         self._last_sent: dict | None = None
         self._watching = False
         self._refresh_handle: asyncio.TimerHandle | None = None
-        self._pending_done = asyncio.Event()
-        self._pending_done.set()
         self.pin_watch: PinWatch | None = None
         self.pins: dict | None = None  # the last pin message sent
         self._pin_query_failed: Board | None = None  # a board without machine.mem32
@@ -214,16 +213,18 @@ class LabComm:
 
         @functools.wraps(run_cell)
         async def do_execute(*args, **kwargs):
-            if self.pending:  # a file transfer from the panel: the cell waits for it
-                try:
-                    await asyncio.wait_for(self._pending_done.wait(), PENDING_PATIENCE)
-                except asyncio.TimeoutError:
-                    pass  # the cell meets the busy board and says so
+            # A file transfer from the panel: the cell waits for it to end (past the
+            # patience, the cell meets the busy board and says so).
+            deadline = asyncio.get_running_loop().time() + PENDING_PATIENCE
+            while self.pending and asyncio.get_running_loop().time() < deadline:
+                await asyncio.sleep(0.02)
+            open("/tmp/labdebug.txt", "a").write(f"cell start thread={threading.current_thread().name} t={time.monotonic():.3f} pending={self.pending}\n")
             self._cell_started()
             try:
                 return await run_cell(*args, **kwargs)
             finally:
                 self._cell_ended()
+                open("/tmp/labdebug.txt", "a").write(f"cell end t={time.monotonic():.3f}\n")
 
         self.kernel.do_execute = do_execute
 
@@ -404,6 +405,7 @@ class LabComm:
     # Comms ------------------------------------------------------------------------------
 
     def _on_open(self, comm, msg) -> None:
+        open("/tmp/labdebug.txt", "a").write(f"OPEN thread={threading.current_thread().name}\n")
         try:
             self._loop = asyncio.get_running_loop()
         except RuntimeError:
@@ -427,6 +429,7 @@ class LabComm:
         self._sync_pin_watch()
 
     def _on_msg(self, msg) -> None:
+        open("/tmp/labdebug.txt", "a").write(f"msg {msg['content']['data'].get('command')} thread={threading.current_thread().name} t={time.monotonic():.3f} cell={self.cell_running} pending={self.pending}\n")
         data = msg["content"]["data"] or {}
         comm = self.comms.get(msg["content"]["comm_id"])
         command, request_id = data.get("command"), data.get("id")
@@ -474,7 +477,6 @@ class LabComm:
             reply(False, _BUSY_MESSAGE)
             return
         self.pending = name
-        self._pending_done.clear()
         self.publish()
 
         def run() -> None:
@@ -494,8 +496,8 @@ class LabComm:
                 finish(ok, message, extra)
 
         def finish(ok: bool, message: str, extra: dict) -> None:
+            open("/tmp/labdebug.txt", "a").write(f"finish {name} ok={ok} {message[:100]} t={time.monotonic():.3f}\n")
             self.pending = None
-            self._pending_done.set()
             reply(ok, message, **extra)
             self.publish()
             if refresh:

@@ -164,6 +164,7 @@ class Lab:
     page: Page
     name: str
     page_errors: list[str] = field(default_factory=list)
+    console: list[str] = field(default_factory=list)
 
     def screenshot(self, path: Path) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -180,6 +181,7 @@ class Lab:
             except Exception:
                 traceback.print_exc()
             print(f"--- page errors ---\n{chr(10).join(self.page_errors) or '(none)'}")
+            print(f"--- browser console (warnings and errors) ---\n{chr(10).join(self.console[-50:]) or '(none)'}")
             print(f"--- jupyter lab log ({self.server.log_path}) ---\n{self.server.log()}")
             raise
 
@@ -191,6 +193,7 @@ def lab(lab_server, browser, request):
     page = context.new_page()
     lab = Lab(lab_server, page, request.node.name)
     page.on("pageerror", lambda error: lab.page_errors.append(str(error)))
+    page.on("console", lambda m: lab.console.append(f"{m.type}: {m.text}") if m.type in ("error", "warning") else None)
     yield lab
     context.close()
 

@@ -82,6 +82,18 @@ def test_a_named_board_that_comes_back_is_reconnected(kc, benches):
         time.sleep(0.2)
 
 
+def test_what_a_named_board_prints_between_cells_is_labelled(kc):
+    ok(kc, "%%on a\nimport machine\nt = machine.Timer(0)\n"
+           "t.init(mode=machine.Timer.ONE_SHOT, period=50, callback=lambda t: print('tick from a'))")
+    deadline = time.monotonic() + HANG_GUARD
+    seen = ""
+    while "tick from a" not in seen:
+        assert time.monotonic() < deadline, seen
+        time.sleep(0.2)
+        seen += ok(kc, "pass")
+    assert "[a] tick from a" in seen
+
+
 def test_unknown_names_and_boards_listing(kc, benches):
     assert "no board is named 'zz'" in ok(kc, "%%on zz\nprint(1)")
     listing = ok(kc, "%boards")

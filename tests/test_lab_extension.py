@@ -100,8 +100,11 @@ def test_status_bar_and_board_panel_follow_the_emulated_board(lab):
 
         # The second cell sleeps: the status item says busy while it runs, idle after.
         page.keyboard.press("Shift+Enter")
-        expect(status).to_have_attribute("data-state", "busy")
-        expect(status).to_contain_text("busy")
+        # Polled every animation frame: expect()'s back-off could step over the short busy spell.
+        page.wait_for_function(
+            "sel => document.querySelector(sel)?.dataset.state === 'busy' && document.querySelector(sel).textContent.includes('busy')",
+            arg=STATUS_ITEM,
+        )
         expect(panel.locator(".jp-CodeCell").nth(1).locator(".jp-OutputArea-output")).to_contain_text("slept")
         expect(status).to_have_attribute("data-state", "idle")
 
@@ -132,7 +135,7 @@ def test_status_bar_and_board_panel_follow_the_emulated_board(lab):
         expect(board.locator(".jp-ESP32-pin[data-use='flash']")).to_have_count(6)
         expect(board.locator(".jp-ESP32-pin[data-use='input-only']")).to_have_count(6)
         assert "not while WiFi is on" in (board.locator(".jp-ESP32-pin", has_text="4").first.get_attribute("title") or "")
-        board.locator(".jp-ESP32-pins").scroll_into_view_if_needed()
+        board.locator(".jp-ESP32-pins").evaluate("node => node.scrollIntoView()")
         lab.screenshot(ARTIFACTS / "board-panel-pins.png")
 
         # The commands are in the palette.
@@ -156,6 +159,17 @@ def test_status_bar_and_board_panel_follow_the_emulated_board(lab):
         lab.screenshot(ARTIFACTS / "board-panel-dark.png")
 
 
+def light_theme(server) -> None:
+    request = urllib.request.Request(
+        f"{server.url}/lab/api/settings/@jupyterlab/apputils-extension:themes",
+        method="PUT",
+        data=json.dumps({"raw": json.dumps({"theme": "JupyterLab Light"})}).encode(),
+        headers={"Authorization": f"token {server.token}", "Content-Type": "application/json"},
+    )
+    with urllib.request.urlopen(request, timeout=10):
+        pass
+
+
 def run_cell(page, panel, index: int) -> None:
     """Run the notebook's cell `index` (Shift+Enter in its editor)."""
     panel.locator(".jp-CodeCell").nth(index).locator(".jp-InputArea-editor").click()
@@ -168,6 +182,7 @@ def test_pins_bench_and_files_in_the_panel(lab, tmp_path):
     open, edit, save, download and delete a board file."""
     page = lab.page
     with lab.explain_failure():
+        light_theme(lab.server)  # an earlier test may have left the dark one
         lab.server.api(
             "PUT",
             "contents/bench.ipynb",

@@ -15,7 +15,7 @@ from IPython.core.magic import Magics, cell_magic, line_magic, magics_class
 
 from ..board import BoardError, parse_exception
 from ..cells import with_result
-from ..live.frames import Frame, OutputDemux
+from ..live.frames import Frame, OutputDemux, result_text
 from ..session import DEFAULT_NAME
 from .connection import _parse, _Parser
 
@@ -119,7 +119,7 @@ def run_on(boards: dict, cell: str, out=None) -> dict[str, str]:
         for piece in pieces:
             if isinstance(piece, Frame):
                 if piece.kind == "R":
-                    results[name] = piece.payload.decode(errors="replace")
+                    results[name] = result_text(piece)
             else:
                 write(name, piece)
         if stream is None:

@@ -45,7 +45,7 @@ class TextProgress:
             return
         self._last_draw = now
         self.shown = True
-        fraction = done / total if total else 0.0
+        fraction = min(1.0, done / total) if total else 0.0
         bar = "#" * int(fraction * 24)
         rate = done / max(now - self.started, 1e-6)
         self.out.write(f"\r{self.label} [{bar:<24}] {fraction:4.0%} {_size(done)}/{_size(total)} {_size(int(rate))}/s")

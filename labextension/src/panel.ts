@@ -121,7 +121,12 @@ export class BoardPanel extends Widget {
       this._renderFiles();
       return;
     }
+    if (this._filesLoading) {
+      this._filesWanted = true; // list again when the listing under way has ended
+      return;
+    }
     this._filesLoading = true;
+    this._filesWanted = false;
     this._renderFiles();
     const reply = await model.run('files_list', { path: this._folder });
     this._filesLoading = false;
@@ -139,8 +144,11 @@ export class BoardPanel extends Widget {
         this._folder = '/';
       }
     }
-    this._filesWanted = !reply.ok;
-    this._renderFiles();
+    // Refused because the board was busy: try again once it is idle (see _onChange).
+    this._filesWanted =
+      this._filesWanted || (!reply.ok && /busy|running a cell/.test(reply.message));
+    this._renderFiles(true);
+    this._maybeLoadFiles();
   }
 
   /** Send files to the current board folder (from the file input or a drop). */
@@ -306,6 +314,7 @@ export class BoardPanel extends Widget {
     const state = this.boards.current?.state;
     if (
       this.isVisible &&
+      this._open.files !== false &&
       (this._entries === null || this._filesWanted) &&
       !this._filesLoading &&
       !this._uploading &&
@@ -700,14 +709,28 @@ export class BoardPanel extends Widget {
     );
   }
 
-  private _renderFiles(): void {
+  private _renderFiles(force = false): void {
     const model = this.boards.current;
     const state = model?.state ?? null;
     if (!model || !state?.connected) {
       this._filesNode.replaceChildren();
       this._filesNode.hidden = true;
+      this._filesKey = '';
       return;
     }
+    const key = JSON.stringify([
+      this._folder,
+      this._entries,
+      this._fsFree,
+      this._filesError,
+      this._uploading,
+      this._entries === null && this._filesLoading,
+      !state.busy && !state.pending
+    ]);
+    if (!force && key === this._filesKey && this._filesNode.firstChild) {
+      return;
+    }
+    this._filesKey = key;
     this._filesNode.hidden = false;
     const free = !state.busy && !state.pending;
     const entries = this._entries;
@@ -804,6 +827,11 @@ export class BoardPanel extends Widget {
   private _renderPins(): void {
     const model = this.boards.current;
     const view = model?.state?.connected ? model.pins : null;
+    const pinsKey = JSON.stringify(view);
+    if (pinsKey === this._pinsKey && this._pinsNode.firstChild) {
+      return;
+    }
+    this._pinsKey = pinsKey;
     const profile = view?.profile ?? null;
     const bench = view?.bench;
     const analogPins = new Set([
@@ -906,10 +934,12 @@ export class BoardPanel extends Widget {
       this._benchNode.hidden = true;
       return;
     }
-    // Do not pull a slider from under the pointer.
-    if (this._sliding) {
+    // Do not pull a slider from under the pointer; redraw only when the bench changed.
+    const key = JSON.stringify([bench, view?.profile?.id]);
+    if (this._sliding || (key === this._benchKey && this._benchNode.firstChild)) {
       return;
     }
+    this._benchKey = key;
     this._benchNode.hidden = false;
     const profile = view?.profile ?? null;
     const parts = benchParts(bench);
@@ -998,9 +1028,13 @@ export class BoardPanel extends Widget {
       { class: 'jp-ESP32-addPin jp-mod-styled', 'aria-label': 'On which GPIO' },
       ...pinOptions(this._addKind)
     );
+    pinSelect.addEventListener('change', () => {
+      this._addPin = Number((pinSelect as HTMLSelectElement).value);
+    });
     kindSelect.addEventListener('change', () => {
       this._addKind = (kindSelect as HTMLSelectElement).value as Addable;
       pinSelect.replaceChildren(...pinOptions(this._addKind));
+      this._addPin = Number((pinSelect as HTMLSelectElement).value);
     });
     const section = this._section(
       'bench',
@@ -1057,6 +1091,9 @@ export class BoardPanel extends Widget {
   private _addKind: Addable = 'button';
   private _addPin = 0;
   private _sliding = false;
+  private _benchKey = '';
+  private _filesKey = '';
+  private _pinsKey = '';
 }
 
 /** The status-bar item: what board this notebook runs on; a click opens the panel. */
