@@ -151,7 +151,7 @@ class Board:
             raise BoardError(
                 f"no MicroPython prompt from {self.port} within {timeout:.0f} s — is MicroPython"
                 f" running at {self.baud} baud? Press the board's reset button or try"
-                " %connect PORT --baud N (%flash installs MicroPython)"
+                " %connect PORT --baud N (esptool flashes MicroPython onto a board that lacks it)"
             )
         if self.lost:
             # A server that refuses us (the emulator, ser2net) often says why before closing.

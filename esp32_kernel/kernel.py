@@ -139,6 +139,11 @@ class ESP32Kernel(IPythonKernel):
         self.boards.notices.append(message)
         self._connected.set()
 
+    def wait_for_start_up(self, timeout: float = CONNECT_TIMEOUT) -> None:
+        """Block until the start-up connection has landed (or failed): magics that look at
+        the session first, so a notebook's first cell sees the board it will get."""
+        self._connected.wait(timeout)
+
     async def board(self) -> Board:
         """The connected board; waits (off the event loop) only while a connection is pending."""
         board = self.boards.board

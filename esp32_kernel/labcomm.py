@@ -36,10 +36,11 @@ import ast
 import asyncio
 import base64
 import functools
+import json
 import logging
 import posixpath
+import socket
 import threading
-import time
 from collections.abc import Callable
 from typing import Any
 
@@ -166,14 +167,26 @@ class PinWatch:
                 self.last = message
                 self.publish(message)
 
+    def _control(self, commands: list[str]) -> list[dict]:
+        """Several control commands on one connection (the channel answers one JSON line
+        each, in order): a whole snapshot costs the emulator one connection, not 36."""
+        host, port = self.emulator.control_address.removeprefix("tcp://").rsplit(":", 1)
+        with socket.create_connection((host, int(port)), timeout=5) as connection:
+            connection.sendall("".join(f"{c}\n" for c in commands).encode())
+            stream = connection.makefile("rb")
+            answers = []
+            for command in commands:
+                line = stream.readline()
+                if not line:
+                    raise ConnectionError(f"the emulator's control channel closed before answering {command!r}")
+                answers.append(json.loads(line))
+        return answers
+
     def snapshot(self) -> dict[str, Any]:
         if self.profile is None:
-            self.profile = profile_dict(self.emulator.status().get("board")) or {}
-        pins = {}
-        for gpio in GPIOS:
-            info = self.emulator.get_pin(gpio)
-            pins[str(gpio)] = {k: info.get(k) for k in self.FIELDS}
-        bench = self.emulator.bench("describe")
+            self.profile = profile_dict(self._control(["status"])[0].get("board")) or {}
+        *answers, bench = self._control([f"get_pin {gpio}" for gpio in GPIOS] + ["describe"])
+        pins = {str(gpio): {k: info.get(k) for k in self.FIELDS} for gpio, info in zip(GPIOS, answers) if info.get("ok")}
         bench.pop("ok", None)
         return {"source": "emulator", "pins": pins, "bench": bench, "profile": self.profile}
 
@@ -194,6 +207,7 @@ class LabComm:
         self._watching = False
         self._refresh_handle: asyncio.TimerHandle | None = None
         self.pin_watch: PinWatch | None = None
+        self._file_queue: list[Callable[[], None]] = []  # file operations waiting for the one under way
         self.pins: dict | None = None  # the last pin message sent
         self._pin_query_failed: Board | None = None  # a board without machine.mem32
 
@@ -218,13 +232,11 @@ class LabComm:
             deadline = asyncio.get_running_loop().time() + PENDING_PATIENCE
             while self.pending and asyncio.get_running_loop().time() < deadline:
                 await asyncio.sleep(0.02)
-            open("/tmp/labdebug.txt", "a").write(f"cell start thread={threading.current_thread().name} t={time.monotonic():.3f} pending={self.pending}\n")
             self._cell_started()
             try:
                 return await run_cell(*args, **kwargs)
             finally:
                 self._cell_ended()
-                open("/tmp/labdebug.txt", "a").write(f"cell end t={time.monotonic():.3f}\n")
 
         self.kernel.do_execute = do_execute
 
@@ -405,7 +417,6 @@ class LabComm:
     # Comms ------------------------------------------------------------------------------
 
     def _on_open(self, comm, msg) -> None:
-        open("/tmp/labdebug.txt", "a").write(f"OPEN thread={threading.current_thread().name}\n")
         try:
             self._loop = asyncio.get_running_loop()
         except RuntimeError:
@@ -429,7 +440,6 @@ class LabComm:
         self._sync_pin_watch()
 
     def _on_msg(self, msg) -> None:
-        open("/tmp/labdebug.txt", "a").write(f"msg {msg['content']['data'].get('command')} thread={threading.current_thread().name} t={time.monotonic():.3f} cell={self.cell_running} pending={self.pending}\n")
         data = msg["content"]["data"] or {}
         comm = self.comms.get(msg["content"]["comm_id"])
         command, request_id = data.get("command"), data.get("id")
@@ -496,9 +506,10 @@ class LabComm:
                 finish(ok, message, extra)
 
         def finish(ok: bool, message: str, extra: dict) -> None:
-            open("/tmp/labdebug.txt", "a").write(f"finish {name} ok={ok} {message[:100]} t={time.monotonic():.3f}\n")
             self.pending = None
             reply(ok, message, **extra)
+            if self._file_queue:
+                self._file_queue.pop(0)()  # the next file operation that waited
             self.publish()
             if refresh:
                 self._schedule_refresh(0)
@@ -517,7 +528,7 @@ class LabComm:
         boards = self.kernel.boards
 
         def work() -> str:
-            self.kernel._connected.wait(30)  # let the start-up connection land first
+            self.kernel.wait_for_start_up()  # let the start-up connection land first
             if port == EMULATOR:
                 return boards.connect_emulator(baud)
             return boards.connect(port, baud or DEFAULT_BAUD)
@@ -573,6 +584,10 @@ class LabComm:
             path = _board_path(raw)
         except FileError as e:
             reply(False, str(e))
+            return
+        if self.pending and self.pending.startswith("files_") and len(self._file_queue) < 32:
+            # another file operation is under way (the panel and an editor may overlap): wait for it
+            self._file_queue.append(lambda: self._files(data, reply, name, work))
             return
         self._in_background(name, lambda: work(BoardFiles(board), path), reply, refresh=False)
 
@@ -703,3 +718,4 @@ def _board_path(path: str) -> str:
 
     clean = board_path(path.strip())
     return clean if clean.startswith("/") else posixpath.join("/", clean)
+

@@ -74,7 +74,7 @@ def _flood_until_prompt(ser, patience: float) -> bytes:
             return heard
     raise RecoveryError(
         f"no prompt from {port_name(ser)} within {patience:.0f} s of the reset — its main.py ignores Ctrl-C even at"
-        " its start: hold the board's BOOT button while resetting it and reflash (%flash), or erase its file system"
+        " its start: hold the board's BOOT button while resetting it and reflash it with esptool, or erase its file system"
     )
 
 

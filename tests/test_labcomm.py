@@ -274,3 +274,24 @@ def test_bench_refuses_what_the_panel_should_not_do(comm):
     assert comm.command("bench", words=[])["ok"] is False
     reply = comm.command("bench", words=["press", 99])
     assert reply["ok"] is False and "bench press" in reply["message"]
+
+
+def test_file_operations_sent_together_wait_for_each_other(comm):
+    import base64
+    import uuid as _uuid
+
+    kc = comm.kc
+    ids = []
+    for i in range(3):
+        request_id = _uuid.uuid4().hex
+        data = {"command": "files_write", "id": request_id, "path": f"/queued{i}.txt",
+                "content": base64.b64encode(f"file {i}".encode()).decode()}  # fmt: skip
+        kc.shell_channel.send(kc.session.msg("comm_msg", {"comm_id": comm.comm_id, "data": data}))
+        ids.append(request_id)
+    for request_id in ids:
+        reply = comm.wait_for(lambda d, r=request_id: d.get("type") == "reply" and d.get("id") == r, "a queued write")
+        assert reply["ok"] is True, reply
+    names = {e["name"] for e in comm.command("files_list", path="/")["entries"]}
+    assert {"queued0.txt", "queued1.txt", "queued2.txt"} <= names
+    for i in range(3):
+        assert comm.command("files_delete", path=f"/queued{i}.txt")["ok"] is True

@@ -48,7 +48,7 @@ class BoardsMagics(Magics):
         args = _parse(_on, line)
         if args is None:
             return
-        self.kernel._connected.wait(30)
+        self.kernel.wait_for_start_up()
         sessions = self.kernel.boards
         names = list(dict.fromkeys(args.names + (list(sessions.named) if args.all else [])))
         if not names:

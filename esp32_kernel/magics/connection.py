@@ -55,7 +55,7 @@ class ConnectionMagics(Magics):
             print("%connect: --baud must be a positive number such as 115200")
             return
         # The start-up connection may still be under way; let it land before replacing it.
-        self.kernel._connected.wait(30)
+        self.kernel.wait_for_start_up()
         sessions = self.kernel.boards
         if args.name is not None:
             if not args.name.isidentifier() or args.name == "default" or args.port == EMULATOR:

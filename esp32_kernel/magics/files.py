@@ -98,7 +98,7 @@ class FileMagics(Magics):
             transforms.insert(0, host_writefile_transform)
 
     def _files(self) -> BoardFiles:
-        self.kernel._connected.wait(30)  # the start-up connection may still be under way
+        self.kernel.wait_for_start_up()  # the start-up connection may still be under way
         return BoardFiles(self.kernel.boards.current())
 
     def _run(self, name: str, action) -> None:

@@ -111,6 +111,7 @@ class LiveMagics(Magics):
         potentiometer slider), therm:35 (a thermistor's °C), button:0 (a push button), led:2
         (an LED indicator). They act through the emulator's control channel, also while a
         cell runs. Emulator only."""
+        self.kernel.wait_for_start_up()  # a first cell: the emulator may still be starting
         emulator = self.kernel.boards.emulator
         if emulator is None:
             print("%bench: the bench is the emulator's; this kernel is on a real board (%connect emulator)")

@@ -32,7 +32,7 @@ class PackageMagics(Magics):
         args = _parse(_mip, line)
         if args is None:
             return
-        self.kernel._connected.wait(30)
+        self.kernel.wait_for_start_up()
         try:
             board = self.kernel.boards.current()
             for spec in args.packages:

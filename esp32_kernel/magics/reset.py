@@ -44,7 +44,7 @@ class ResetMagics(Magics):
         args = _parse(_reset, line)
         if args is None:
             return
-        self.kernel._connected.wait(30)
+        self.kernel.wait_for_start_up()
         try:
             if args.hard:
                 how = self._hard_reset()
@@ -85,7 +85,7 @@ class ResetMagics(Magics):
         args = _parse(_safe, line)
         if args is None:
             return
-        self.kernel._connected.wait(30)
+        self.kernel.wait_for_start_up()
         self.kernel.show_notices()  # what the board printed before the rescue (a reboot loop, a traceback)
         sessions = self.kernel.boards
         board = sessions.board
