@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import shlex
 
-from IPython.core.magic import Magics, line_magic, magics_class
+from IPython.core.magic import Magics, cell_magic, line_magic, magics_class
 
 from ..board import BoardError
 from ..config import EMULATOR
@@ -73,6 +73,14 @@ class ConnectionMagics(Magics):
                 print(sessions.connect(args.port, args.baud or DEFAULT_BAUD))
         except BoardError as e:
             print(f"%connect: {e}")
+
+    @cell_magic
+    def host(self, line: str, cell: str) -> None:
+        """%%host — the cell runs as Python on this computer (IPython), not on the board.
+
+        The kernel routes such cells before magics run; this makes `%%host?` and
+        `%lsmagic` show it, and runs the code when the magic is called directly."""
+        self.shell.run_cell(cell, store_history=False)
 
     @line_magic
     def disconnect(self, line: str) -> None:
