@@ -3,8 +3,9 @@
 It sits between the client link (TCP, and optionally a pty) and a MicroPython unix port
 process (board_process.py), and hides where the unix port differs from an ESP32:
 
-- Ctrl-C while code runs becomes a SIGINT (the unix port ignores the byte then); at an idle
-  REPL it is passed on as the byte (a SIGINT would kill the process);
+- Ctrl-C (or the char set by micropython.kbd_intr(), which the firmware reports; none after
+  kbd_intr(-1)) while code runs becomes a SIGINT (the unix port ignores the byte then); at an
+  idle REPL it is passed on as the byte (a SIGINT would kill the process);
 - a run that ends (soft reset) is restarted with "MPY: soft reboot" and back in the REPL mode
   it was in; a reset request or a crash restarts it after the ROM's boot log, in the friendly
   REPL, as after a hard reset;
@@ -95,6 +96,9 @@ class Supervisor:
         self._run_started_at = 0.0
         self._quick_crashes = 0
         self._last_sigint_at = float("-inf")
+        # micropython.kbd_intr(): the byte that interrupts running code (-1: none), as a
+        # board's UART ISR checks it; each execution starts with Ctrl-C again, as pyexec's do
+        self._interrupt_char = 3
         self._client: _ClientProtocol | None = None
         self._pty_master: int | None = None
         self._pty_slave: int | None = None
@@ -188,6 +192,7 @@ class Supervisor:
 
     def _reset_chip(self, reset_cause: int) -> None:
         """What a reset clears: timers, pin setup; a hard reset also the WDT and the RTC."""
+        self._interrupt_char = 3
         self._pump_active = False
         self._pump_held.clear()
         self._events_pending = False
@@ -293,6 +298,7 @@ class Supervisor:
         shaped = self._shaper.feed(data)
         if self._shaper.prompts != prompts:
             self._input_since_prompt = False
+            self._interrupt_char = 3
         if shaped.to_board:
             board.write(shaped.to_board)
         self._board_sends(shaped.to_client)
@@ -321,23 +327,31 @@ class Supervisor:
         self._to_board_line.write(data)
 
     def _board_receives(self, data: bytes) -> None:
+        char = self._interrupt_char
+        if not 0 <= char <= 255:  # kbd_intr(-1): every byte is data for the code
+            self._to_board(data)
+            return
+        key = bytes([char])
         while data:
-            ctrl_c = data.find(b"\x03")
-            if ctrl_c < 0:
+            found = data.find(key)
+            if found < 0:
                 self._to_board(data)
                 return
-            self._to_board(data[:ctrl_c])
-            self._ctrl_c()
-            data = data[ctrl_c + 1 :]
+            self._to_board(data[:found])
+            self._interrupt_byte(key)
+            data = data[found + 1 :]
 
-    def _ctrl_c(self) -> None:
+    def _interrupt_byte(self, key: bytes) -> None:
         if self._running_code():
             now = self._loop.time()
             if now - self._last_sigint_at >= _SIGINT_COALESCE_S:
                 self._last_sigint_at = now
                 self._board.interrupt()
         else:
-            self._to_board(b"\x03")
+            self._to_board(key)
+
+    def _chip_kbd_intr(self, char: str) -> None:
+        self._interrupt_char = int(char)
 
     def _to_board(self, data: bytes) -> None:
         if not data or self._board is None:

@@ -49,12 +49,14 @@ def _install_modules():
     import _esp32_os
     import _esp32_gc
     import _esp32_errno
+    import _esp32_micropython
 
     sys.modules["sys"] = _esp32_sys
     sys.modules["time"] = _esp32_time
     sys.modules["os"] = _esp32_os
     sys.modules["gc"] = _esp32_gc
     sys.modules["errno"] = _esp32_errno
+    sys.modules["micropython"] = _esp32_micropython
     # The board's own modules, found at boot while the firmware folder is on the path
     # (afterwards / is the board's folder), as a board's frozen modules are.
     for name in _FIRMWARE_MODULES:
@@ -75,7 +77,7 @@ def _run_user_file(name, main_globals):
     main_globals["__file__"] = name
     try:
         try:
-            micropython.kbd_intr(3)
+            sys.modules["micropython"].kbd_intr(3)  # the supervisor's char too (boot.py may change it)
             exec(compile(source, name, "exec"), main_globals)
         finally:
             micropython.kbd_intr(-1)
