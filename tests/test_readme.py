@@ -48,3 +48,25 @@ def test_the_magics_example_runs(kc):
     run = run_cell(kc, example)
     assert run.status == "ok", run.error
     assert run.result == "'esp32'"
+
+
+def readme_blocks() -> list[str]:
+    return re.findall(r"```python\n(.*?)```", README, flags=re.S)
+
+
+def test_the_live_data_examples_run(kc):
+    plot, host = (b for b in readme_blocks() if b.startswith(("%plot", "%%host\np = live")))
+    run = run_cell(kc, plot)
+    assert run.status == "ok", run.error
+    assert run.of_type("display_data"), "the %plot example showed no plot"
+    run = run_cell(kc, host)
+    assert run.status == "ok", run.error
+    saved = run_cell(kc, "%%host\nimport pandas\nlen(pandas.read_csv('run.csv'))").result
+    assert saved == "1000"  # every sample the loop emitted, in the CSV the example saved
+
+
+def test_the_files_example_runs(kc):
+    (writefile,) = (b for b in readme_blocks() if b.startswith("%%writefile /main.py"))
+    assert run_cell(kc, writefile).status == "ok"
+    assert "led.value(not led.value())" in run_cell(kc, "%cat /main.py").stdout
+    run_cell(kc, "%rm /main.py")
