@@ -235,9 +235,12 @@ class Board:
         if self._link is None or self.lost:
             raise BoardError(self.lost or "no board connected — run %connect PORT (see %ports)")
 
-    def exec(self, code: str, timeout: float | None = 30) -> str:
-        """Run `code` to the end and return its output; raise DeviceError if it failed."""
-        execution = self.start(code, collect=True)
+    def run(
+        self, code: str, on_output: OutputCallback | None = None, timeout: float | None = 30, *, collect: bool = False
+    ) -> Execution:
+        """Run `code` to the end; raise BoardError (DeviceError for an exception on the
+        board) unless it ended well. Output streams to `on_output` meanwhile."""
+        execution = self.start(code, on_output, collect=collect)
         if not execution.done.wait(timeout):
             self.stop(execution)
             raise BoardError(f"the board took longer than {timeout} s and was interrupted")
@@ -247,6 +250,11 @@ class Board:
             raise BoardError(f"the board rebooted ({execution.rebooted})")
         if execution.error:
             raise DeviceError(execution.error)
+        return execution
+
+    def exec(self, code: str, timeout: float | None = 30) -> str:
+        """Run `code` to the end and return its output; raise DeviceError if it failed."""
+        execution = self.run(code, timeout=timeout, collect=True)
         return execution.stdout.decode(errors="replace").replace("\r\n", "\n")
 
     def eval(self, expression: str, timeout: float | None = 30):

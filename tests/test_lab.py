@@ -15,7 +15,6 @@ from __future__ import annotations
 import json
 import os
 import re
-from pathlib import Path
 
 from playwright.sync_api import expect
 

@@ -14,7 +14,7 @@ import logging
 import threading
 from collections.abc import Callable
 
-from ..board import BoardError, DeviceError
+from ..board import BoardError
 from . import records
 from .frames import Frame, OutputDemux, result_text
 from .hub import LiveData
@@ -126,18 +126,11 @@ class Live:
             for piece in demux.feed(data):
                 self._route(piece, result)
 
-        execution = board.start(code, on_output)
-        if not execution.done.wait(timeout):
-            board.stop(execution)
-            raise BoardError(f"the board took longer than {timeout} s and was interrupted")
-        for piece in demux.flush():
-            self._route(piece, result)
-        if execution.lost:
-            raise BoardError(execution.lost)
-        if execution.rebooted:
-            raise BoardError(f"the board rebooted ({execution.rebooted})")
-        if execution.error:
-            raise DeviceError(execution.error)
+        try:
+            board.run(code, on_output, timeout)
+        finally:
+            for piece in demux.flush():
+                self._route(piece, result)
         return result[-1] if result else None
 
     def _route(self, piece, result: list[str]) -> None:

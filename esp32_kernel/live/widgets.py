@@ -9,7 +9,6 @@ be plotted too; widget values are set on the kernel's event loop only.
 
 from __future__ import annotations
 
-import asyncio
 import html
 import math
 
