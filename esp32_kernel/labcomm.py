@@ -440,15 +440,11 @@ class LabComm:
         self._sync_pin_watch()
 
     def _on_msg(self, msg) -> None:
-        import time as _t
-        open("/tmp/labdebug.txt", "a").write(f"{_t.monotonic():.3f} msg {msg['content']['data']} thread={threading.current_thread().name} cell={self.cell_running} pending={self.pending}\n")
         data = msg["content"]["data"] or {}
         comm = self.comms.get(msg["content"]["comm_id"])
         command, request_id = data.get("command"), data.get("id")
 
         def reply(ok: bool, message: str = "", **extra) -> None:
-            import time as _t
-            open("/tmp/labdebug.txt", "a").write(f"{_t.monotonic():.3f} reply {command} {request_id} ok={ok} {message[:80]} comm={comm is not None}\n")
             if comm is not None:
                 self._send(comm, {"type": "reply", "id": request_id, "ok": ok, "message": message, **extra})
 
@@ -510,8 +506,6 @@ class LabComm:
                 finish(ok, message, extra)
 
         def finish(ok: bool, message: str, extra: dict) -> None:
-            import time as _t
-            open("/tmp/labdebug.txt", "a").write(f"{_t.monotonic():.3f} finish {name} ok={ok} {message[:100]}\n")
             self.pending = None
             reply(ok, message, **extra)
             if self._file_queue:

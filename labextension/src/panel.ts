@@ -125,12 +125,10 @@ export class BoardPanel extends Widget {
       this._filesWanted = true; // list again when the listing under way has ended
       return;
     }
-    console.warn('ESP32DEBUG refreshFiles start', this._folder);
     this._filesLoading = true;
     this._filesWanted = false;
     this._renderFiles();
     const reply = await model.run('files_list', { path: this._folder });
-    console.warn('ESP32DEBUG refreshFiles reply', JSON.stringify(reply).slice(0, 200));
     this._filesLoading = false;
     if (reply.ok) {
       this._entries = sortEntries(reply.entries ?? []);
@@ -314,7 +312,6 @@ export class BoardPanel extends Widget {
   /** List the board's files when they are wanted and the board is free. */
   private _maybeLoadFiles(): void {
     const state = this.boards.current?.state;
-    console.warn('ESP32DEBUG maybeLoad', this.isVisible, this._open.files, this._entries === null, this._filesWanted, this._filesLoading, this._uploading, JSON.stringify(state));
     if (
       this.isVisible &&
       this._open.files !== false &&

@@ -13,6 +13,15 @@ export const KERNEL_NAME = 'esp32';
 /** How long a command may take before the front end gives up waiting (ms). */
 export const REPLY_TIMEOUT = 60_000;
 
+/**
+ * Quick commands that are safe to send twice. A comm message can be lost on its way to the
+ * kernel (seen with ipykernel 7 while JupyterLab moves comm traffic to a subshell): these are
+ * sent again, with the same id, when no reply came within RESEND_AFTER.
+ */
+export const RESENDABLE = new Set<string>(['ports', 'refresh', 'files_list', 'pins']);
+export const RESEND_AFTER = 4_000;
+const RESEND_TIMES = 3;
+
 export interface IFirmware {
   sysname: string;
   release: string;
@@ -279,13 +288,18 @@ export class BoardProtocol {
     private readonly send: Send,
     private readonly onState: (state: IBoardState) => void,
     private readonly timeout = REPLY_TIMEOUT,
-    private readonly onPins: (pins: IPinsMessage) => void = () => undefined
+    private readonly onPins: (pins: IPinsMessage) => void = () => undefined,
+    private readonly resendAfter = RESEND_AFTER
   ) {}
 
   private nextId = 0;
   private readonly waiting = new Map<
     string,
-    { resolve: (reply: IReply) => void; timer: ReturnType<typeof setTimeout> }
+    {
+      resolve: (reply: IReply) => void;
+      timer: ReturnType<typeof setTimeout>;
+      resend?: ReturnType<typeof setInterval>;
+    }
   >();
 
   /** The latest state the kernel sent, if any. */
@@ -299,6 +313,7 @@ export class BoardProtocol {
     const id = `${command}-${++this.nextId}`;
     return new Promise<IReply>(resolve => {
       const timer = setTimeout(() => {
+        clearInterval(this.waiting.get(id)?.resend);
         this.waiting.delete(id);
         resolve({
           type: 'reply',
@@ -307,11 +322,27 @@ export class BoardProtocol {
           message: `no answer from the kernel to ${command} within ${Math.round(this.timeout / 1000)} s`
         });
       }, this.timeout);
-      this.waiting.set(id, { resolve, timer });
+      const message = { command, id, ...args };
+      let resends = 0;
+      const resend = RESENDABLE.has(command)
+        ? setInterval(() => {
+            if (++resends > RESEND_TIMES) {
+              clearInterval(resend);
+              return;
+            }
+            try {
+              this.send(message);
+            } catch {
+              // the timeout answers
+            }
+          }, this.resendAfter)
+        : undefined;
+      this.waiting.set(id, { resolve, timer, resend });
       try {
-        this.send({ command, id, ...args });
+        this.send(message);
       } catch (error) {
         clearTimeout(timer);
+        clearInterval(resend);
         this.waiting.delete(id);
         resolve({ type: 'reply', id, ok: false, message: `could not send ${command}: ${error}` });
       }
@@ -335,6 +366,7 @@ export class BoardProtocol {
       const waiter = this.waiting.get(reply.id);
       if (waiter) {
         clearTimeout(waiter.timer);
+        clearInterval(waiter.resend);
         this.waiting.delete(reply.id);
         waiter.resolve(reply);
       }
@@ -345,6 +377,7 @@ export class BoardProtocol {
   close(reason = 'the kernel closed the connection'): void {
     for (const [id, waiter] of this.waiting) {
       clearTimeout(waiter.timer);
+      clearInterval(waiter.resend);
       waiter.resolve({ type: 'reply', id, ok: false, message: reason });
     }
     this.waiting.clear();

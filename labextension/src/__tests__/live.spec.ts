@@ -185,3 +185,40 @@ describe('the bench', () => {
     expect(adjustWords(button, 1)).toBeNull();
   });
 });
+
+describe('lost comm messages', () => {
+  it('sends quick, repeatable commands again with the same id until answered', async () => {
+    const sent: Record<string, unknown>[] = [];
+    const protocol = new BoardProtocol(
+      data => sent.push(data),
+      () => undefined,
+      1000,
+      undefined,
+      20
+    );
+    const pending = protocol.request('files_list', { path: '/' });
+    await new Promise(resolve => setTimeout(resolve, 50));
+    expect(sent.length).toBeGreaterThanOrEqual(2);
+    expect(new Set(sent.map(m => m.id)).size).toBe(1);
+    protocol.receive({ type: 'reply', id: sent[0].id, ok: true, message: '', entries: [] });
+    expect((await pending).ok).toBe(true);
+    const count = sent.length;
+    await new Promise(resolve => setTimeout(resolve, 50));
+    expect(sent.length).toBe(count);
+  });
+
+  it('never sends a write twice', async () => {
+    const sent: Record<string, unknown>[] = [];
+    const protocol = new BoardProtocol(
+      data => sent.push(data),
+      () => undefined,
+      1000,
+      undefined,
+      10
+    );
+    void protocol.request('files_write', { path: '/x', content: '' });
+    await new Promise(resolve => setTimeout(resolve, 50));
+    expect(sent).toHaveLength(1);
+    protocol.close();
+  });
+});
