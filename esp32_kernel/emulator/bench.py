@@ -16,6 +16,7 @@ from __future__ import annotations
 import math
 import random
 import time
+from collections import deque
 from dataclasses import dataclass, field
 from typing import Callable
 
@@ -106,6 +107,35 @@ class AccessPoint:
         return {"ssid": self.ssid, "bssid": self.bssid, "channel": self.channel, "rssi": rssi, "authmode": self.authmode, "hidden": False}
 
 
+@dataclass
+class UartPort:
+    """A board UART (1 or 2) as the bench sees it: its line settings, pins and received bytes."""
+
+    id: int
+    baud: int = 115201
+    frame_bits: int = 10  # start + data + parity + stop bits: one character's time on the line
+    tx: int = -1
+    rx: int = -1
+    rxbuf: int = 256
+    tx_idle_at: float = 0.0  # when the last written byte has left the TX pin
+    arrivals: deque = field(default_factory=deque)  # (time the byte is complete at RX, byte)
+
+    def arrived(self, now: float) -> int:
+        n = 0
+        for t, _ in self.arrivals:
+            if t > now:
+                break
+            n += 1
+        return n
+
+
+UART_LOG_MAX = 65536  # bytes of what the board sent kept per TX pin (uart_sent)
+
+
+def _reverse_bits(data: bytes) -> bytes:
+    return bytes(int(f"{b:08b}"[::-1], 2) for b in data)
+
+
 class Bench:
     def __init__(
         self,
@@ -144,6 +174,11 @@ class Bench:
         self.chip_celsius = 53.0  # the die's temperature (esp32.raw_temperature reads it, in °F)
         self._levels: dict[int, int] = {}
         self._led_state: dict[int, float] = {}
+        self.uarts: dict[int, UartPort] = {}  # the board's UARTs by id (forgotten at reset)
+        self.uart_sent: dict[int, bytearray] = {}  # TX pin -> what the board sent there (uart_sent drains it)
+        self._line_busy: dict[int, float] = {}  # RX pin -> when bytes sent into it from outside have all arrived
+        self.spi_replies: dict[int, bytearray] = {}  # SCK pin -> bytes a scripted SPI device shifts out next
+        self.spi_sent: dict[int, bytearray] = {}  # SCK pin -> what the board clocked out (spi_sent drains it)
 
     # -- resolving the world into levels and voltages
 
@@ -267,6 +302,7 @@ class Bench:
     def board_reset(self) -> None:
         """The chip was reset: its pin configuration, PWM and DAC outputs are gone."""
         self.chip.clear()
+        self.uarts.clear()
         self._changed()
 
     def board_request(self, words: list[str]):
@@ -413,6 +449,111 @@ class Bench:
                 acked = device.write(written, now) if written else 0
                 return [1, acked, device.read(int(read), now).hex() if int(read) else ""]
         return [0, 0, ""]
+
+    # -- UART and SPI (firmware/_esp32_uart.py, _esp32_spi.py)
+
+    def _board_uart_config(self, uid, fresh, baud, frame_bits, tx, rx, rxbuf):
+        uid = int(uid)
+        port = self.uarts.get(uid)
+        if port is None or fresh == "1":
+            port = self.uarts[uid] = UartPort(uid)
+        port.baud, port.frame_bits, port.tx, port.rx, port.rxbuf = int(baud), int(frame_bits), int(tx), int(rx), int(rxbuf)
+
+    def _board_uart_deinit(self, uid):
+        self.uarts.pop(int(uid), None)
+
+    def _char_time(self, port: UartPort) -> float:
+        return port.frame_bits / max(port.baud, 1)
+
+    def _deliver(self, rx_pin: int, data: bytes, start: float, char_time: float) -> list[int]:
+        """Bytes on the line into rx_pin from `start`, one per char_time: to every UART listening there."""
+        delivered = []
+        for port in self.uarts.values():
+            if port.rx != rx_pin or port.rx < 0:
+                continue
+            room = port.rxbuf + 128 - len(port.arrivals)  # the ring buffer and the hardware FIFO; the rest is lost
+            for i, byte in enumerate(data[: max(room, 0)]):
+                port.arrivals.append((start + (i + 1) * char_time, byte))
+            delivered.append(port.id)
+            self.to_board(f"uartrx {port.id}")  # wakes a read that waits
+            if port.arrivals and self._call_later is not None:  # and again when the last byte is in
+                line = f"uartrx {port.id}"
+                self._call_later(max(0.0, port.arrivals[-1][0] - self.clock()) + 0.0005, lambda line=line: self.to_board(line))
+        return delivered
+
+    def _board_uart_write(self, uid, data):
+        """The board wrote bytes: they leave TX at the line's pace. Answers how long write() blocks (s)."""
+        port = self.uarts.get(int(uid))
+        raw = b"" if data == "-" else bytes.fromhex(data)
+        if port is None or not raw:
+            return 0
+        now = self.clock()
+        char_time = self._char_time(port)
+        start = max(now, port.tx_idle_at)
+        port.tx_idle_at = start + len(raw) * char_time
+        if port.tx >= 0:
+            log = self.uart_sent.setdefault(port.tx, bytearray())
+            log.extend(raw)
+            del log[:-UART_LOG_MAX]
+            self.on_event({"event": "uart", "pin": port.tx, "uart": port.id, "baud": port.baud, "data": raw.hex(), "t": round(start, 6)})
+            for dest in {port.tx} | {d for d, src in self.wires.items() if src == port.tx}:
+                self._deliver(dest, raw, start, char_time)
+        # write() returns once the rest fits in the TX ring buffer (txbuf) and the 128-byte FIFO
+        return max(0.0, port.tx_idle_at - now - (128 + 256) * char_time)
+
+    def _board_uart_txdone(self, uid):
+        port = self.uarts.get(int(uid))
+        return max(0.0, port.tx_idle_at - self.clock()) if port else 0.0
+
+    def _board_uart_rx(self, uid, nbytes):
+        """Up to nbytes that have arrived: [hex, ms until the next byte arrives or -1]."""
+        port = self.uarts.get(int(uid))
+        if port is None:
+            return ["", -1]
+        now = self.clock()
+        out = bytearray()
+        while port.arrivals and len(out) < int(nbytes) and port.arrivals[0][0] <= now:
+            out.append(port.arrivals.popleft()[1])
+        wait = -1 if not port.arrivals else max(0.0, (port.arrivals[0][0] - now) * 1000)
+        return [out.hex(), wait]
+
+    def _board_uart_any(self, uid):
+        port = self.uarts.get(int(uid))
+        return port.arrived(self.clock()) if port else 0
+
+    def _board_uart_break(self, uid):
+        port = self.uarts.get(int(uid))
+        if port is not None and port.tx >= 0:
+            self.on_event({"event": "uart_break", "pin": port.tx, "uart": port.id})
+
+    def _spi_miso(self, sck: int, mosi: int, miso: int, wire: bytes) -> bytes:
+        """What a transfer clocks in on MISO, as bytes on the wire."""
+        queued = self.spi_replies.get(sck)
+        if queued:  # a scripted device on the bus: its bytes, then 0xff
+            out = bytes(queued[: len(wire)]).ljust(len(wire), b"\xff")
+            del queued[: len(wire)]
+            return out
+        if miso < 0:
+            return bytes(len(wire))
+        if mosi >= 0 and (miso == mosi or self.wires.get(miso) == mosi):  # loopback
+            return wire
+        if self._external_volts(miso, self.clock()) is None:  # nothing drives MISO: a floating line reads 1s
+            chip = self.chip.get(miso)
+            if not (chip and chip.pull & PULL_DOWN and not chip.pull & PULL_UP):
+                return b"\xff" * len(wire)
+        return (b"\xff" if self.level(miso) else b"\x00") * len(wire)
+
+    def _board_spi(self, sck, mosi, miso, lsb_first, data):
+        """One SPI transfer of the board's: the bytes read back (hex)."""
+        sck, mosi, miso = int(sck), int(mosi), int(miso)
+        raw = b"" if data == "-" else bytes.fromhex(data)
+        wire = _reverse_bits(raw) if lsb_first == "1" else raw
+        back = self._spi_miso(sck, mosi, miso, wire)
+        log = self.spi_sent.setdefault(sck, bytearray())
+        log.extend(wire)
+        del log[:-UART_LOG_MAX]
+        self.on_event({"event": "spi", "sck": sck, "mosi": mosi, "miso": miso, "tx": wire.hex(), "rx": back.hex()})
+        return (_reverse_bits(back) if lsb_first == "1" else back).hex()
 
     def _board_chip_temperature(self):
         return self.chip_celsius
@@ -615,7 +756,7 @@ class Bench:
     def _control_remove(self, pin):
         """remove PIN: take every part, source, wire and outside drive off PIN."""
         pin = self._gpio(pin)
-        for table in (self.driven, self.sources, self.buttons, self.pots, self.thermistors, self.leds, self.wires, self.dhts, self.onewire, self.strips, self.i2c):
+        for table in (self.driven, self.sources, self.buttons, self.pots, self.thermistors, self.leds, self.wires, self.dhts, self.onewire, self.strips, self.i2c, self.spi_replies):
             table.pop(pin, None)
         self._changed()
         return {"pin": pin}
@@ -727,6 +868,46 @@ class Bench:
                 start_n = int(start, 0)
                 return {"data": bytes(device.memory[start_n : start_n + int(length, 0)]).hex()}
         raise BenchError(f"no EEPROM at {address} on the bus on GPIO {sda}")
+
+    def _control_uart_send(self, pin, data):
+        """uart_send PIN HEX: a device sends bytes into PIN, at the pace of the UART listening there."""
+        pin = self._gpio(pin)
+        try:
+            raw = bytes.fromhex(data)
+        except ValueError:
+            raise BenchError("uart_send PIN HEX: the data is hex digits, e.g. 68690d0a") from None
+        listeners = [p for p in self.uarts.values() if p.rx == pin]
+        if not listeners:
+            return {"pin": pin, "delivered": [], "bytes": len(raw)}
+        char_time = self._char_time(listeners[0])
+        start = max(self.clock(), self._line_busy.get(pin, 0.0))
+        self._line_busy[pin] = start + len(raw) * char_time
+        return {"pin": pin, "delivered": self._deliver(pin, raw, start, char_time), "bytes": len(raw)}
+
+    def _control_uart_sent(self, pin):
+        """uart_sent PIN: what the board has sent on its TX pin PIN since last asked (hex)."""
+        pin = self._gpio(pin)
+        log = self.uart_sent.pop(pin, bytearray())
+        return {"pin": pin, "data": bytes(log).hex()}
+
+    def _control_uarts(self):
+        return {"uarts": {str(p.id): {"baud": p.baud, "tx": p.tx, "rx": p.rx, "waiting": p.arrived(self.clock())} for p in self.uarts.values()}}
+
+    def _control_spi_reply(self, sck, data):
+        """spi_reply SCK HEX: a device on the SPI bus clocked by SCK shifts these bytes out on MISO next."""
+        sck = self._gpio(sck)
+        try:
+            raw = bytes.fromhex(data)
+        except ValueError:
+            raise BenchError("spi_reply SCK HEX: the data is hex digits") from None
+        queued = self.spi_replies.setdefault(sck, bytearray())
+        queued.extend(raw)
+        return {"sck": sck, "queued": len(queued)}
+
+    def _control_spi_sent(self, sck):
+        """spi_sent SCK: what the board clocked out on the bus clocked by SCK since last asked (hex, as on the wire)."""
+        sck = self._gpio(sck)
+        return {"sck": sck, "data": bytes(self.spi_sent.pop(sck, bytearray())).hex()}
 
     def _control_set_chip_temperature(self, celsius):
         self.chip_celsius = float(celsius)

@@ -773,7 +773,8 @@ class TouchPad:
         return _bench.call("touch", self._gpio)
 
 
-# -- I2C and SoftI2C live in _esp32_i2c.py, loaded on first use (a frozen module's way)
+# -- I2C and SoftI2C live in _esp32_i2c.py, UART in _esp32_uart.py, SPI and SoftSPI in
+# _esp32_spi.py, loaded on first use (a frozen module's way)
 
 
 def __getattr__(name):
@@ -781,4 +782,12 @@ def __getattr__(name):
         import _esp32_i2c
 
         return getattr(_esp32_i2c, name)
+    if name == "UART":
+        import _esp32_uart
+
+        return _esp32_uart.UART
+    if name in ("SPI", "SoftSPI"):
+        import _esp32_spi
+
+        return getattr(_esp32_spi, name)
     raise AttributeError("'module' object has no attribute '%s'" % name)
