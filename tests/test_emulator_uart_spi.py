@@ -66,7 +66,11 @@ def test_uart_loopback_through_a_wire(board, emulator):
         assert emulator.bench("uart_sent", 4)["data"] == b"ping\n".hex()
         board.exec("buf = bytearray(8); u.write(b'abc')\nn = u.readinto(buf)")
         assert board.eval("(n, bytes(buf[:n]))") == (3, b"abc")
-        board.exec("u.write('text')\n__import__('time').sleep_ms(5)")
+        # wait for the 4 bytes (0.35 ms of line time; longer when the machine is busy)
+        board.exec(
+            "import time\nu.write('text')\nt = time.ticks_ms()\n"
+            "while u.any() < 4 and time.ticks_diff(time.ticks_ms(), t) < 2000:\n    time.sleep_ms(1)"
+        )
         assert board.eval("(u.txdone(), u.any(), u.read(2), u.read())") == (True, 4, b"te", b"xt")
         board.exec("u.deinit()")
         assert board.eval("(u.write(b'x'), u.read(1))") == (None, None)  # no driver any more
