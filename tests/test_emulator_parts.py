@@ -9,10 +9,11 @@ import time
 
 import pytest
 
-from esp32_kernel.board import Board, DeviceError
+from esp32_kernel.board import Board
 from esp32_kernel.emulator import launch
 
-HANG_GUARD_S = 10
+from board_helpers import HANG_GUARD_S, error_of, wait_for
+
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -32,20 +33,6 @@ def board(emulator):
     b.close()
 
 
-def error_of(board: Board, code: str) -> str:
-    with pytest.raises(DeviceError) as raised:
-        board.exec(code, timeout=HANG_GUARD_S)
-    return str(raised.value).strip().splitlines()[-1]
-
-
-def wait_for(predicate, timeout: float = HANG_GUARD_S):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.02)
-    raise AssertionError("condition not met within the hang guard")
 
 
 # -- the drivers a board ships (micropython-lib's, unchanged)

@@ -7,10 +7,11 @@ import time
 
 import pytest
 
-from esp32_kernel.board import Board, DeviceError
+from esp32_kernel.board import Board
 from esp32_kernel.emulator import launch
 
-HANG_GUARD_S = 10
+from board_helpers import error_of
+
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -29,11 +30,6 @@ def board(emulator):
     yield b
     b.close()
 
-
-def error_of(board: Board, code: str) -> str:
-    with pytest.raises(DeviceError) as raised:
-        board.exec(code, timeout=HANG_GUARD_S)
-    return str(raised.value).strip().splitlines()[-1]
 
 
 def test_uart_constructor_defaults_and_errors(board):
