@@ -11,25 +11,21 @@ import queue
 import sys
 import threading
 
-from IPython.core.magic import Magics, cell_magic, line_magic, magics_class
+from IPython.core.magic import cell_magic, line_magic, magics_class
 
 from ..board import BoardError, parse_exception
 from ..cells import with_result
 from ..live.frames import Frame, OutputDemux, result_text
 from ..session import DEFAULT_NAME
-from .connection import _parse, _Parser
+from .base import KernelMagics, MagicParser, parse_line
 
-_on = _Parser(prog="on", add_help=False)
+_on = MagicParser(prog="on", add_help=False)
 _on.add_argument("names", nargs="*")
 _on.add_argument("--all", action="store_true")
 
 
 @magics_class
-class BoardsMagics(Magics):
-    def __init__(self, shell, kernel) -> None:
-        super().__init__(shell)
-        self.kernel = kernel
-
+class BoardsMagics(KernelMagics):
     @line_magic
     def boards(self, line: str) -> None:
         """%boards — the connected boards and their names."""
@@ -45,7 +41,7 @@ class BoardsMagics(Magics):
     def on(self, line: str, cell: str) -> None:
         """%%on NAME… | --all — run the cell on each named board at once; output labelled by board.
         --all means every board connected with --name ('default' names the usual board)."""
-        args = _parse(_on, line)
+        args = parse_line(_on, line)
         if args is None:
             return
         self.kernel.wait_for_start_up()

@@ -2,53 +2,30 @@
 
 from __future__ import annotations
 
-import argparse
-import shlex
-
-from IPython.core.magic import Magics, cell_magic, line_magic, magics_class
+from IPython.core.magic import cell_magic, line_magic, magics_class
 
 from ..board import BoardError
 from ..config import EMULATOR
 from ..link import ports
 from ..link.serial_link import DEFAULT_BAUD
+from .base import KernelMagics, MagicParser, parse_line
 
 
-class MagicUsageError(Exception):
-    pass
-
-
-class _Parser(argparse.ArgumentParser):
-    def error(self, message: str):  # one clear line instead of exiting the kernel
-        raise MagicUsageError(f"%{self.prog}: {message}\nusage: {self.format_usage().partition(': ')[2].strip()}")
-
-
-def _parse(parser: argparse.ArgumentParser, line: str) -> argparse.Namespace | None:
-    try:
-        return parser.parse_args(shlex.split(line))
-    except (MagicUsageError, ValueError) as e:
-        print(e)
-        return None
-
-
-_connect = _Parser(prog="connect", add_help=False)
+_connect = MagicParser(prog="connect", add_help=False)
 _connect.add_argument("port", help="a serial port (/dev/ttyUSB0, COM3), a URL (socket://, rfc2217://) or 'emulator'")
 _connect.add_argument("--baud", type=int, default=None)
 _connect.add_argument("--name", default=None, help="connect another board under this name, for %%on")
-_disconnect = _Parser(prog="disconnect", add_help=False)
+_disconnect = MagicParser(prog="disconnect", add_help=False)
 _disconnect.add_argument("--name", default=None)
 
 
 @magics_class
-class ConnectionMagics(Magics):
-    def __init__(self, shell, kernel) -> None:
-        super().__init__(shell)
-        self.kernel = kernel
-
+class ConnectionMagics(KernelMagics):
     @line_magic
     def connect(self, line: str) -> None:
         """%connect PORT|URL|emulator [--baud N] [--name NAME] — run the next cells on that board;
         with --name, connect another board under that name (%%on NAME runs a cell there)."""
-        args = _parse(_connect, line)
+        args = parse_line(_connect, line)
         if args is None:
             return
         if args.baud is not None and args.baud <= 0:
@@ -85,7 +62,7 @@ class ConnectionMagics(Magics):
     @line_magic
     def disconnect(self, line: str) -> None:
         """%disconnect [--name NAME] — close the link (and stop the emulator if it was ours)."""
-        args = _parse(_disconnect, line)
+        args = parse_line(_disconnect, line)
         if args is not None:
             print(self.kernel.boards.disconnect(args.name))
 

@@ -11,11 +11,11 @@ import sys
 import time
 from pathlib import Path
 
-from IPython.core.magic import Magics, cell_magic, line_magic, magics_class
+from IPython.core.magic import cell_magic, line_magic, magics_class
 
 from ..board import BoardError
 from ..files import BoardFiles, FileError, board_path, write_local
-from .connection import _parse, _Parser
+from .base import KernelMagics, MagicParser, parse_line
 
 PROGRESS_AFTER = 1.0  # seconds: shorter transfers show no progress bar
 HOST_WRITEFILE = "host_writefile"  # IPython's own %%writefile, for files on this computer
@@ -57,8 +57,8 @@ class TextProgress:
             self.out.flush()
 
 
-def _parser(prog: str, *arguments: tuple[tuple, dict]) -> _Parser:
-    parser = _Parser(prog=prog, add_help=False)
+def _parser(prog: str, *arguments: tuple[tuple, dict]) -> MagicParser:
+    parser = MagicParser(prog=prog, add_help=False)
     for names, options in arguments:
         parser.add_argument(*names, **options)
     return parser
@@ -83,10 +83,9 @@ def host_writefile_transform(lines: list[str]) -> list[str]:
 
 
 @magics_class
-class FileMagics(Magics):
+class FileMagics(KernelMagics):
     def __init__(self, shell, kernel) -> None:
-        super().__init__(shell)
-        self.kernel = kernel
+        super().__init__(shell, kernel)
         self.notebook_dir = Path.cwd().resolve()  # the kernel starts in the notebook's folder
         # IPython's %%writefile stays reachable: as %%host_writefile, and in %%host cells.
         from IPython.core.magics.osm import OSMagics  # IPython loads it lazily
@@ -122,7 +121,7 @@ class FileMagics(Magics):
     @line_magic
     def ls(self, line: str) -> None:
         """%ls [-l] [PATH] — the board's files (folders end in /); -l adds sizes."""
-        args = _parse(_ls, line)
+        args = parse_line(_ls, line)
         if args is not None:
             self._run("ls", lambda: self._ls(args.path, args.long))
 
@@ -137,7 +136,7 @@ class FileMagics(Magics):
     @line_magic
     def cat(self, line: str) -> None:
         """%cat PATH — show a board file (text)."""
-        args = _parse(_cat, line)
+        args = parse_line(_cat, line)
         if args is not None:
             self._run("cat", lambda: self._cat(args.path))
 
@@ -153,7 +152,7 @@ class FileMagics(Magics):
     @line_magic
     def df(self, line: str) -> None:
         """%df [PATH] — size and free space of the board's file system."""
-        args = _parse(_df, line)
+        args = parse_line(_df, line)
         if args is not None:
             self._run("df", lambda: self._df(args.path))
 
@@ -168,7 +167,7 @@ class FileMagics(Magics):
     @line_magic
     def put(self, line: str) -> None:
         """%put LOCAL [REMOTE] — copy a file from this computer to the board (atomic, checked by sha256)."""
-        args = _parse(_put, line)
+        args = parse_line(_put, line)
         if args is not None:
             self._run("put", lambda: self._put(args.local, args.remote))
 
@@ -195,7 +194,7 @@ class FileMagics(Magics):
     @line_magic
     def get(self, line: str) -> None:
         """%get REMOTE [LOCAL] [--force] — copy a board file here (inside the notebook's folder unless --force)."""
-        args = _parse(_get, line)
+        args = parse_line(_get, line)
         if args is not None:
             self._run("get", lambda: self._get(args.remote, args.local, args.force))
 
@@ -220,7 +219,7 @@ class FileMagics(Magics):
         """%%writefile [-a] PATH — the cell's text becomes the board file PATH (-a appends).
 
         (IPython's %%writefile, for files on this computer, is %%host_writefile.)"""
-        args = _parse(_writefile, line)
+        args = parse_line(_writefile, line)
         if args is not None:
             self._run("writefile", lambda: self._writefile(args.path, cell, args.append))
 
@@ -235,7 +234,7 @@ class FileMagics(Magics):
     @line_magic
     def sync(self, line: str) -> None:
         """%sync LOCALDIR [REMOTEDIR] [--delete] — send the files that differ (by sha256); --delete removes board files LOCALDIR lacks."""
-        args = _parse(_sync, line)
+        args = parse_line(_sync, line)
         if args is not None:
             self._run("sync", lambda: self._sync(args.local, args.remote, args.delete))
 
@@ -253,7 +252,7 @@ class FileMagics(Magics):
     @line_magic
     def rm(self, line: str) -> None:
         """%rm [-r] PATH… — remove board files (-r: folders with everything in them)."""
-        args = _parse(_rm, line)
+        args = parse_line(_rm, line)
         if args is None:
             return
         for path in args.paths:
@@ -262,7 +261,7 @@ class FileMagics(Magics):
     @line_magic
     def mkdir(self, line: str) -> None:
         """%mkdir PATH… — make board folders (and their parents)."""
-        args = _parse(_mkdir, line)
+        args = parse_line(_mkdir, line)
         if args is None:
             return
         for path in args.paths:

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from IPython.core.magic import Magics, line_magic, magics_class
+from IPython.core.magic import line_magic, magics_class
 from IPython.display import display
 
 from ..live import widgets
 from ..live.api import Live
-from .connection import _parse, _Parser
+from .base import KernelMagics, MagicParser, parse_line
 
-_plot = _Parser(prog="plot", add_help=False)
+_plot = MagicParser(prog="plot", add_help=False)
 _plot.add_argument("names", nargs="*", help="series to plot (all if none)")
 _plot.add_argument("--window", default="10s", help="rolling window: 10s, 500ms, 2min")
 _plot.add_argument("--points", type=int, default=None, help="show the last N samples instead of a time window")
@@ -24,10 +24,9 @@ _plot.add_argument("--summary", action="store_true", help="samples received, los
 
 
 @magics_class
-class LiveMagics(Magics):
+class LiveMagics(KernelMagics):
     def __init__(self, shell, kernel) -> None:
-        super().__init__(shell)
-        self.kernel = kernel
+        super().__init__(shell, kernel)
         self.live = Live(kernel)
         shell.user_ns["live"] = self.live
         kernel.live = self.live
@@ -42,7 +41,7 @@ class LiveMagics(Magics):
         --stop           stop every live plot;  --csv FILE [NAME…]  save the data;  --summary
         In %%host cells: live.plot(...), live.frame() (a DataFrame), live.to_csv(path).
         """
-        args = _parse(_plot, line)
+        args = parse_line(_plot, line)
         if args is None:
             return
         live = self.live
@@ -97,7 +96,7 @@ class LiveMagics(Magics):
     def adc(self, line: str) -> None:
         """%adc PIN… [--atten 0db|2.5db|6db|11db] [--rate HZ] [--timer N] — live meters and a
         plot per ADC channel; the board samples them from Timer N (default 3) and emits adcPIN."""
-        args = _parse(_adc, line)
+        args = parse_line(_adc, line)
         if args is None:
             return
         if not args.pins:
@@ -138,7 +137,7 @@ class LiveMagics(Magics):
         display(widgets.WifiPanel(self.live))
 
 
-_adc = _Parser(prog="adc", add_help=False)
+_adc = MagicParser(prog="adc", add_help=False)
 _adc.add_argument("pins", nargs="*", type=int)
 _adc.add_argument("--atten", default="11db", choices=list(widgets.ATTENUATIONS))
 _adc.add_argument("--rate", type=float, default=20.0)

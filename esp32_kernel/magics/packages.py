@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from IPython.core.magic import Magics, line_magic, magics_class
+from IPython.core.magic import line_magic, magics_class
 
 from ..board import BoardError, DeviceError
 from ..files import BoardFiles
 from ..packages import DEFAULT_INDEX, install
-from .connection import _parse, _Parser
+from .base import KernelMagics, MagicParser, parse_line
 
-_mip = _Parser(prog="mip", add_help=False)
+_mip = MagicParser(prog="mip", add_help=False)
 _mip.add_argument("command", choices=["install"])
 _mip.add_argument("packages", nargs="+")
 _mip.add_argument("--target", default=None)
@@ -19,17 +19,13 @@ _mip.add_argument("--on-board", action="store_true", dest="on_board")
 
 
 @magics_class
-class PackageMagics(Magics):
-    def __init__(self, shell, kernel) -> None:
-        super().__init__(shell)
-        self.kernel = kernel
-
+class PackageMagics(KernelMagics):
     @line_magic
     def mip(self, line: str) -> None:
         """%mip install PKG[@VERSION]… [--target DIR] [--index URL] [--no-mpy] [--on-board] — install
         micropython-lib packages. This computer fetches them and writes them to the board (no WiFi
         needed; every file checked by hash); --on-board runs mip on the board instead (it needs a network)."""
-        args = _parse(_mip, line)
+        args = parse_line(_mip, line)
         if args is None:
             return
         self.kernel.wait_for_start_up()

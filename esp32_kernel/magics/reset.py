@@ -7,29 +7,28 @@ from __future__ import annotations
 
 import time
 
-from IPython.core.magic import Magics, line_magic, magics_class
+from IPython.core.magic import line_magic, magics_class
 
 from ..board import BoardError
 from ..link.serial_link import DEFAULT_BAUD
 from ..recovery import DISABLED_NAME, RecoveryError, safe_boot
-from .connection import _parse, _Parser
+from .base import KernelMagics, MagicParser, parse_line
 
 RESET_PATIENCE = 15.0  # seconds for a board to come back after a hard reset
 MARKER = "__ek_before_reset__"
 
-_reset = _Parser(prog="reset", add_help=False)
+_reset = MagicParser(prog="reset", add_help=False)
 _reset.add_argument("--hard", action="store_true")
-_safe = _Parser(prog="safe", add_help=False)
+_safe = MagicParser(prog="safe", add_help=False)
 _safe.add_argument("port", nargs="?")
 _safe.add_argument("--baud", type=int, default=None)
 _safe.add_argument("--rename", action="store_true")
 
 
 @magics_class
-class ResetMagics(Magics):
+class ResetMagics(KernelMagics):
     def __init__(self, shell, kernel) -> None:
-        super().__init__(shell)
-        self.kernel = kernel
+        super().__init__(shell, kernel)
         from IPython.core.magics.namespace import NamespaceMagics  # IPython loads it lazily
 
         namespace = shell.magics_manager.registry.get("NamespaceMagics") or NamespaceMagics(shell)
@@ -41,7 +40,7 @@ class ResetMagics(Magics):
         """%reset [--hard] — soft reset (MicroPython restarts, boot.py runs; RAM is cleared), or
         --hard: reset the chip (RTS/EN, the emulator's reset, else machine.reset()), main.py runs.
         Reconnects afterwards. (IPython's %reset of the host namespace is %host_reset.)"""
-        args = _parse(_reset, line)
+        args = parse_line(_reset, line)
         if args is None:
             return
         self.kernel.wait_for_start_up()
@@ -82,7 +81,7 @@ class ResetMagics(Magics):
     def safe(self, line: str) -> None:
         """%safe [PORT] [--rename] [--baud N] — stop a main.py that loops or crashes at boot: reset the
         board and interrupt it while it boots; --rename also renames main.py to main.py.disabled."""
-        args = _parse(_safe, line)
+        args = parse_line(_safe, line)
         if args is None:
             return
         self.kernel.wait_for_start_up()

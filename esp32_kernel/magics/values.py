@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import ast
 
-from IPython.core.magic import Magics, line_magic, magics_class
+from IPython.core.magic import line_magic, magics_class
 
 from ..board import BoardError, DeviceError
+from .base import KernelMagics
 
 
 def _literal_repr(name: str, value: object) -> str:
@@ -25,11 +26,7 @@ def _literal_repr(name: str, value: object) -> str:
 
 
 @magics_class
-class ValueMagics(Magics):
-    def __init__(self, shell, kernel) -> None:
-        super().__init__(shell)
-        self.kernel = kernel
-
+class ValueMagics(KernelMagics):
     @line_magic
     def push(self, line: str) -> None:
         """%push NAME… — copy host variables (literals) to the board under the same names."""
