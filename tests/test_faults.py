@@ -11,6 +11,8 @@ import time
 
 import pytest
 
+from esp32_kernel.emulator import launch
+from esp32_kernel.emulator.board_profile import BOARDS_DIR
 from kernel_harness import HANG_GUARD, answers, next_output, run_cell, start_kernel
 
 
@@ -149,3 +151,28 @@ def test_a_watchdog_reset_ends_the_cell_and_the_board_comes_back(kernel):
     assert run.reply["content"]["ename"] == "BoardReset"
     after = run_cell(kc, "import machine\nmachine.reset_cause() == machine.WDT_RESET")
     assert after.result == "True"
+
+
+def test_a_reset_whose_boot_log_is_garbage_at_this_baud_is_still_recognised(tmp_path):
+    # An ESP32 with a 26 MHz crystal: its ROM prints at 74880 baud, garbage at 115200, so the
+    # reset is known only by MicroPython's banner that follows.
+    profile = json.loads((BOARDS_DIR / "esp32-devkitc.json").read_text())
+    profile.update(id="esp32-26mhz", name="ESP32 with a 26 MHz crystal", aliases=[], xtal_mhz=26)
+    (tmp_path / "esp32-26mhz.json").write_text(json.dumps(profile))
+    emulator = launch(tmp_path / "board", board=str(tmp_path / "esp32-26mhz.json"))
+    km, kc = start_kernel(tmp_path / "kernel", ESP32_KERNEL_PORT=emulator.url)
+    try:
+        run_cell(kc, "pass")
+        msg_id = kc.execute("import time\nprint('running')\nwhile True:\n    time.sleep(0.01)")
+        while "running" not in next_output(kc, msg_id)["content"].get("text", ""):
+            pass
+        emulator.hard_reset()
+        reply = kc.get_shell_msg(timeout=HANG_GUARD)
+        assert answers(reply, msg_id)
+        assert reply["content"]["ename"] == "BoardReset"
+        assert "unreadable" in reply["content"]["evalue"]
+        assert run_cell(kc, "import machine\nmachine.reset_cause() == machine.PWRON_RESET").result == "True"
+    finally:
+        kc.stop_channels()
+        km.shutdown_kernel(now=True)
+        emulator.stop()

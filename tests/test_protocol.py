@@ -24,6 +24,7 @@ from hypothesis import strategies as st
 
 from esp32_kernel.link.protocol import (
     RAW_BANNER,
+    UNREADABLE_RESET,
     Done,
     ProtocolError,
     RawRepl,
@@ -578,6 +579,28 @@ def test_hard_reboot_while_idle():
     after = rom().split(b")", 1)[1] + MPY_BANNER + b">>> "
     expected = [Unsolicited(ROM_FIRST_LINE), Rebooted("POWERON_RESET"), Unsolicited(after)]
     check([Board(rom() + MPY_BANNER + b">>> ")], expected, State.UNKNOWN)
+
+
+# The ROM's lines as a UART at 115200 reads an ESP32 ROM printing at 74880 baud (26 MHz
+# crystal): no "rst:" mark survives; MicroPython's banner, at the right speed, follows.
+GARBLED_ROM = bytes(random.Random(74880).choice(range(0x80, 0x100)) for _ in range(300)) + b"\r\n"
+
+
+def test_a_reset_with_an_unreadable_boot_log_is_known_by_micropythons_banner():
+    running = [execute(b"run()"), Host(b"run()\x04"), Board(b"OKstep 1\r\n" + GARBLED_ROM + MPY_BANNER + b">>> ")]
+    events = [Stdout(b"step 1\r\n" + GARBLED_ROM), Rebooted(UNREADABLE_RESET), Unsolicited(b">>> ")]
+    check(running, events, State.UNKNOWN)
+    check([Board(GARBLED_ROM + MPY_BANNER + b">>> ")], [Unsolicited(GARBLED_ROM), Rebooted(UNREADABLE_RESET), Unsolicited(b">>> ")], State.UNKNOWN)
+
+
+def test_micropythons_banner_after_a_readable_reset_is_not_a_second_reboot():
+    events = [Unsolicited(ROM_FIRST_LINE), Rebooted("POWERON_RESET"), Unsolicited(rom().split(b")", 1)[1] + MPY_BANNER + b">>> ")]
+    check([Board(rom() + MPY_BANNER + b">>> ")], events, State.UNKNOWN)
+
+
+def test_output_that_only_looks_like_the_banner_is_output():
+    said = b"MicroPython v1.24 is what runs here\r\nType something\r\nMicroPython v"
+    check([execute(b"run()"), Host(b"run()\x04"), Board(b"OK" + said + b"\x04\x04>")], [Stdout(said), Done()], State.IDLE)
 
 
 @NL

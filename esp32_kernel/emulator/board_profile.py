@@ -31,7 +31,12 @@ class BoardProfile:
     unavailable_gpios: tuple = ()
     aliases: tuple = ()
     firmware: str = "ESP32_GENERIC"
+    xtal_mhz: int = 40  # the ROM prints at 115200 × xtal/40 baud: 74880 on 26 MHz boards
     path: Path | None = None
+
+    @property
+    def rom_baud(self) -> int:
+        return 115200 * self.xtal_mhz // 40
 
     @property
     def banner(self) -> bytes:
@@ -41,7 +46,7 @@ class BoardProfile:
         return {
             "id": self.id, "name": self.name, "description": self.description, "machine": self.machine,
             "flash_size": self.flash_size, "psram": self.psram, "leds": list(self.leds), "buttons": list(self.buttons),
-            "labels": dict(self.labels), "unavailable_gpios": list(self.unavailable_gpios),
+            "labels": dict(self.labels), "unavailable_gpios": list(self.unavailable_gpios), "xtal_mhz": self.xtal_mhz,
         }  # fmt: skip
 
 
@@ -70,7 +75,7 @@ def load(name: str | None = None) -> BoardProfile:
         flash_size=int(data["flash_size"]), psram=int(data.get("psram", 0)),
         leds=tuple(data.get("leds", ())), buttons=tuple(data.get("buttons", ())), labels=dict(data.get("labels", {})),
         unavailable_gpios=tuple(data.get("unavailable_gpios", ())), aliases=tuple(data.get("aliases", ())),
-        firmware=data.get("firmware", "ESP32_GENERIC"), path=path.resolve(),
+        firmware=data.get("firmware", "ESP32_GENERIC"), xtal_mhz=int(data.get("xtal_mhz", 40)), path=path.resolve(),
     )  # fmt: skip
 
 

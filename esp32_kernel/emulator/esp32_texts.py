@@ -40,3 +40,13 @@ def rom_boot_log(reset_reason: bytes) -> bytes:
         b"entry 0x400805b0",
     ]
     return b"".join(line + b"\r\n" for line in lines)
+
+
+def misread(text: bytes, sent_baud: int, read_baud: int = 115200) -> bytes:
+    """`text` as a UART at `read_baud` reads it when sent at `sent_baud`: the ROM of an ESP32
+    with a 26 MHz crystal prints at 74880 baud, which a 115200 terminal shows as garbage.
+    Deterministic; the bytes have their top bit set, as most such misframed bytes do, so
+    none reads as a REPL control character."""
+    count = len(text) * read_baud // sent_baud
+    return bytes(0x80 | (text[i * sent_baud // read_baud] * 73 + i) & 0x7F for i in range(count))
+

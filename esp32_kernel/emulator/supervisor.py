@@ -258,7 +258,10 @@ class Supervisor:
         if self._stopped.is_set():
             return
         self._asleep = None
-        self._board_sends(esp32_texts.rom_boot_log(reason))
+        boot_log = esp32_texts.rom_boot_log(reason)
+        if self.profile.rom_baud != 115200:
+            boot_log = esp32_texts.misread(boot_log, self.profile.rom_baud)
+        self._board_sends(boot_log)
         self._start_board(ReplMode.FRIENDLY, cause, wake_reason)
 
     def _go_to_sleep(self) -> None:

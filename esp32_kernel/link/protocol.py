@@ -30,6 +30,13 @@ PLAIN_RAW_LIMIT = 256
 # SW_CPU_RESET, TG1WDT_SYS_RESET) and MicroPython's soft reboot line.
 REBOOT_MARKS = re.compile(rb"rst:0x[0-9a-f]{1,8} \(([A-Z0-9_]{1,32})\)|MPY: soft reboot\r?\n")
 _LONGEST_MARK = len(b"rst:0x12345678 ()") + 32
+# MicroPython's own banner, the mark of a reset whose ROM lines were unreadable (a ROM that
+# prints at 74880 baud, as ESP32s with a 26 MHz crystal do) or lost. Only a board we believe
+# is in raw mode can print it unasked, so it marks a reboot in every state but UNKNOWN.
+BANNER_MARK = re.compile(rb'MicroPython v\d[^\r\n]{0,120}\r\nType "help\(\)" for more information\.\r\n')
+_BANNER_START, _BANNER_NEXT_LINE = b"MicroPython v", b'Type "help()" for more information.\r\n'
+_BANNER_LINE_MAX = len(_BANNER_START) + 1 + 120
+UNREADABLE_RESET = "a reset whose boot messages were unreadable"
 
 
 class ProtocolError(Exception):
@@ -197,16 +204,23 @@ class RawRepl:
         start of a reboot mark split across reads is held back for the next call.
         """
         chunk = bytes(self._inbox[:end])
-        mark = REBOOT_MARKS.search(chunk)
-        if mark:
+        banner_marks = self.state is not State.UNKNOWN
+        marks = [m for m in (REBOOT_MARKS.search(chunk), banner_marks and BANNER_MARK.search(chunk)) if m]
+        if marks:
+            mark = min(marks, key=lambda m: m.start())
             if mark.start():
                 events.append(kind(chunk[: mark.start()]))
             del self._inbox[: mark.end()]
-            events.append(Rebooted(mark.group(1).decode() if mark.group(1) else "soft reboot"))
+            if mark.re is BANNER_MARK:
+                reason = UNREADABLE_RESET
+            else:
+                reason = mark.group(1).decode() if mark.group(1) else "soft reboot"
+            events.append(Rebooted(reason))
             self.state = State.UNKNOWN
             return True
         if not complete:
-            end -= _partial_tail(chunk, _MARK_PREFIXES)
+            held = _partial_tail(chunk, _MARK_PREFIXES)
+            end -= max(held, _banner_tail(chunk) if banner_marks else 0)
         if end > 0:
             events.append(kind(chunk[:end]))
             del self._inbox[:end]
@@ -360,6 +374,17 @@ class RawRepl:
 
 
 _MARK_PREFIXES = (b"rst:0x", b"MPY: soft reboot\r\n")
+
+
+def _banner_tail(chunk: bytes) -> int:
+    """Length of the tail of `chunk` that may still become MicroPython's banner."""
+    at = chunk.rfind(_BANNER_START, -(_BANNER_LINE_MAX + len(_BANNER_NEXT_LINE)))
+    if at < 0:
+        return _partial_tail(chunk, (_BANNER_START,))
+    first, newline, rest = chunk[at:].partition(b"\r\n")
+    if not newline:
+        return len(chunk) - at if len(first) <= _BANNER_LINE_MAX else 0
+    return len(chunk) - at if _BANNER_NEXT_LINE.startswith(rest) else 0
 
 
 def _partial_tail(chunk: bytes | bytearray, needles: tuple[bytes, ...]) -> int:
