@@ -23,8 +23,9 @@ PACKAGES = {
 }
 
 
-def build_index(root, flavours) -> None:
-    for name, (version, sources, deps) in PACKAGES.items():
+def build_index(root, flavours, packages=PACKAGES) -> None:
+    """A micropython-lib index (v2 layout, as mip reads it) in `root`."""
+    for name, (version, sources, deps) in packages.items():
         hashes = []
         for path, data in sources.items():
             short = hashlib.sha256(data).hexdigest()[:8]
@@ -45,6 +46,14 @@ class _Quiet(http.server.SimpleHTTPRequestHandler):
         pass
 
 
+def serve(root):
+    """Serve `root` over HTTP on loopback; returns the server (its URL: server.url)."""
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), partial(_Quiet, directory=str(root)))
+    server.url = f"http://127.0.0.1:{server.server_address[1]}"
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return server
+
+
 @pytest.fixture(scope="module")
 def emulator(tmp_path_factory):
     with launch(board_dir=tmp_path_factory.mktemp("board")) as emu:
@@ -61,9 +70,8 @@ def index(tmp_path_factory, emulator):
     finally:
         board.close()
     build_index(root, {"py", flavour})  # .py sources under the board's mpy flavour too: a test index
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), partial(_Quiet, directory=str(root)))
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield f"http://127.0.0.1:{server.server_address[1]}", root
+    server = serve(root)
+    yield server.url, root
     server.shutdown()
     server.server_close()
 

@@ -1,10 +1,15 @@
-"""The README's tour of the magics names only magics the kernel has, and has them all."""
+"""The README: its tour of the magics names only magics the kernel has, and has them all;
+its examples run."""
 
 import re
+import shlex
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 
+from esp32_kernel.emulator import launch
 from kernel_harness import run_cell, start_kernel
 
 README = (Path(__file__).resolve().parent.parent / "README.md").read_text()
@@ -70,3 +75,88 @@ def test_the_files_example_runs(kc):
     assert run_cell(kc, writefile).status == "ok"
     assert "led.value(not led.value())" in run_cell(kc, "%cat /main.py").stdout
     run_cell(kc, "%rm /main.py")
+
+
+# Examples that name hardware or a network (a USB port, a lab server, micropython.org) run
+# unchanged but for those names, which point at local stand-ins: emulated boards on a pty
+# and behind an RFC 2217 bridge, a package index on loopback.
+
+
+def readme_block(start: str) -> str:
+    (block,) = (b for b in re.findall(r"```\w*\n(.*?)```", README, flags=re.S) if b.startswith(start))
+    return block
+
+
+def test_the_mip_example_installs(kc, tmp_path):
+    from test_packages import build_index, serve
+
+    packages = {
+        "aioble": ("0.5.2", {"aioble/__init__.py": b"name = 'aioble'\n"}, []),
+        "umqtt.simple": ("1.3.4", {"umqtt/simple.py": b"class MQTTClient:\n    pass\n"}, []),
+    }
+    build_index(tmp_path, {"py", "6"}, packages)
+    server = serve(tmp_path)
+    try:
+        for line in readme_block("%mip install").splitlines():
+            run = run_cell(kc, f"{line} --index {server.url}")
+            assert run.status == "ok" and "Installed " in run.stdout, run.stdout
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert run_cell(kc, "import umqtt.simple, aioble\naioble.name").result == "'aioble'"
+    run_cell(kc, "%rm -r /lib")
+
+
+def test_the_several_boards_examples_run(kc, tmp_path):
+    from rfc2217_bridge import Rfc2217Bridge
+
+    with launch(tmp_path / "usb", pty=True) as usb, launch(tmp_path / "lab") as lab:
+        bridge = Rfc2217Bridge(lab.url)
+        try:
+            connect = readme_block("%connect --name bench1").replace("/dev/ttyUSB0", usb.pty_path)
+            run = run_cell(kc, connect.replace("rfc2217://lab-server:4001", bridge.url))
+            assert run.status == "ok", run.stdout
+            run = run_cell(kc, readme_block("%%on --all"))
+            assert run.status == "ok", run.error
+            for name in ("bench1", "bench2"):
+                assert re.search(rf"^\[{name}\] b'.+'$", run.stdout, flags=re.M), run.stdout
+            run_cell(kc, "%disconnect --name bench1\n%disconnect --name bench2")
+        finally:
+            bridge.close()
+        bridge = Rfc2217Bridge(lab.url)
+        try:
+            run = run_cell(kc, readme_block("%connect rfc2217://lab-server").replace("rfc2217://lab-server:4001", bridge.url))
+            assert run.status == "ok" and bridge.url in run.stdout, run.stdout
+            assert run_cell(kc, "import sys\nsys.platform").result == "'esp32'"
+        finally:
+            run_cell(kc, "%connect emulator")
+            bridge.close()
+
+
+def test_the_emulator_command_lines_run(tmp_path):
+    start, client = [line.split("  #")[0].strip() for line in readme_block("python -m esp32_kernel emulator --board-dir").splitlines()]
+    command = shlex.split(start)
+    emulator = subprocess.Popen([sys.executable, *command[1:]], cwd=tmp_path, stdout=subprocess.PIPE, text=True)
+    try:
+        url = emulator.stdout.readline().split()[-1]
+        control = emulator.stdout.readline().split()[-1]
+        assert url.startswith("socket://") and control.startswith("tcp://")
+        mpremote = shlex.split(client.replace("socket://127.0.0.1:PORT", url))
+        said = subprocess.run([sys.executable, "-m", *mpremote], capture_output=True, text=True, timeout=60)
+        assert said.stdout == "2\n", said.stderr
+        assert (tmp_path / "myboard").is_dir()  # the board's flash lives there
+        set_pin, events = [shlex.split(line.replace("tcp://127.0.0.1:PORT", control)) for line in
+                           readme_block("python -m esp32_kernel emulator bench --control tcp://127.0.0.1:PORT set_pin").splitlines()]
+        watcher = subprocess.Popen([sys.executable, *events[1:]], stdout=subprocess.PIPE, text=True)
+        try:
+            assert '"subscribed": true' in watcher.stdout.readline()
+            said = subprocess.run([sys.executable, *set_pin[1:]], capture_output=True, text=True, timeout=60)
+            assert said.returncode == 0 and '"ok": true' in said.stdout, said.stdout + said.stderr
+            seen = watcher.stdout.readline()
+            assert '"pin": 4' in seen, seen
+        finally:
+            watcher.kill()
+            watcher.wait()
+    finally:
+        emulator.terminate()
+        emulator.wait(timeout=30)
