@@ -140,6 +140,9 @@ def test_hub_collects_records_and_lines_into_a_dataframe_and_csv(tmp_path):
     assert back["a"].tolist() == [1, 2, 3]
     with pytest.raises(KeyError, match="no series 'nope'"):
         data.frame("nope")
+    data.clear()  # forgets the samples and every counter
+    assert (data.names(), data.frames_seen, data.first_arrival) == ([], 0, 0.0)
+    assert data.summary().startswith("0 samples")
 
 
 def test_hub_memory_is_bounded_per_series():

@@ -173,7 +173,7 @@ class LiveData:
                 buffer.clear()
             self.series.clear()
             self.timeline = records.Timeline(wall=self.wall)
-            self.line_samples = 0
+            self.line_samples = self.frames_seen = 0
             self.first_arrival = self.last_arrival = 0.0
 
     def summary(self) -> str:
