@@ -27,3 +27,12 @@ def wait_for(predicate, timeout: float = HANG_GUARD_S):
             return value
         time.sleep(0.02)
     raise AssertionError("condition not met within the hang guard")
+
+
+def flash_files(emulator):
+    """The emulated board's files from the host (a FlashFiles), once its boot is over (a first
+    boot formats the flash and writes boot.py)."""
+    from esp32_kernel.emulator.flash_files import FlashFiles
+
+    wait_for(lambda: not emulator.status()["booting"])
+    return FlashFiles(emulator.board_dir)

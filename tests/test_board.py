@@ -10,6 +10,8 @@ import serial
 from esp32_kernel.board import Board, BoardBusy, BoardError, CodeRejected, DeviceError
 from esp32_kernel.emulator.process import launch
 
+from board_helpers import flash_files
+
 MAIN_LOOP = "import time\nn = 0\nwhile True:\n    n += 1\n    print('main.py says', n)\n    time.sleep(0.05)\n"
 
 
@@ -69,7 +71,7 @@ def test_raw_control_bytes_are_refused_before_anything_is_sent(board):
 
 
 def test_connects_to_a_board_running_a_main_py_loop(emulator):
-    (emulator.board_dir / "main.py").write_text(MAIN_LOOP)
+    flash_files(emulator).write("main.py", MAIN_LOOP)
     emulator.hard_reset()
     with raw_client(emulator.url) as port:
         read_until(port, b"main.py says")  # it is running, printing

@@ -16,6 +16,8 @@ import serial
 
 from esp32_kernel.emulator import EmulatorError, launch
 
+from board_helpers import flash_files
+
 MPREMOTE = Path(sys.executable).parent / "mpremote"
 RAW_BANNER = b"raw REPL; CTRL-B to exit\r\n>"
 ESP32_BANNER = b"MicroPython v1.24.0 on 2024-10-25; Generic ESP32 module with ESP32\r\n"
@@ -156,7 +158,7 @@ def test_mpremote_exec_eval_and_files(emulator, tmp_path):
     source = tmp_path / "data.bin"
     source.write_bytes(bytes(range(256)) * 8)
     mpremote(emulator.url, "fs", "cp", str(source), ":data.bin")
-    assert (emulator.board_dir / "data.bin").read_bytes() == source.read_bytes()
+    assert flash_files(emulator).read("data.bin") == source.read_bytes()
     listing = mpremote(emulator.url, "fs", "ls")
     assert "data.bin" in listing and "boot.py" in listing
     copy = tmp_path / "copy.bin"
@@ -292,7 +294,7 @@ def test_board_identifies_as_an_esp32(emulator_client):
 
 
 def test_the_board_sees_only_its_folder(emulator, emulator_client):
-    (emulator.board_dir / "mine.txt").write_text("hello")
+    flash_files(emulator).write("mine.txt", "hello")
     emulator_client.enter_raw()
     stdout, _ = emulator_client.exec_raw("import os\nprint(sorted(os.listdir('/')), os.getcwd(), open('/mine.txt').read())")
     assert stdout == b"['boot.py', 'mine.txt'] / hello\r\n"
@@ -301,11 +303,13 @@ def test_the_board_sees_only_its_folder(emulator, emulator_client):
 
 
 def test_boot_py_and_main_py_run_as_on_a_board(emulator, emulator_client):
-    (emulator.board_dir / "boot.py").write_text("print('boot ran')\nfrom_boot = 1\n")
-    (emulator.board_dir / "main.py").write_text("print('main ran')\n")
+    files = flash_files(emulator)
+    files.write("boot.py", "print('boot ran')\nfrom_boot = 1\n")
+    files.write("main.py", "print('main ran')\n")
     emulator.hard_reset()
-    boot = emulator_client.read_until(b">>> ")
-    assert b"boot ran\r\nmain ran\r\n" + ESP32_BANNER in boot
+    # (the first boot's "Performing initial setup" and prompt may come first)
+    emulator_client.read_until(b"boot ran\r\nmain ran\r\n" + ESP32_BANNER)
+    emulator_client.read_until(b">>> ")
     emulator_client.enter_raw()
     emulator_client.write(b"\x04")  # soft reset in raw mode: main.py is skipped
     after = emulator_client.read_until(RAW_BANNER)
@@ -314,7 +318,7 @@ def test_boot_py_and_main_py_run_as_on_a_board(emulator, emulator_client):
 
 
 def test_ctrl_c_stops_a_looping_main_py(emulator, emulator_client):
-    (emulator.board_dir / "main.py").write_text("print('looping')\nwhile True:\n    pass\n")
+    flash_files(emulator).write("main.py", "print('looping')\nwhile True:\n    pass\n")
     emulator.hard_reset()
     # As with a board: a Ctrl-C sent before main.py runs is only a byte in the UART's buffer.
     emulator_client.read_until(b"looping\r\n")

@@ -11,6 +11,7 @@ import pytest
 
 from esp32_kernel.board import Board
 from esp32_kernel.emulator import launch
+from esp32_kernel.emulator.flash_files import FlashFiles
 
 from board_helpers import HANG_GUARD_S, error_of, wait_for
 
@@ -96,11 +97,12 @@ def test_ds18b20s_on_a_onewire_bus(board, emulator):
 
 def test_frozen_modules_load_on_import_and_user_files_come_first(board, emulator):
     board.exec("import sys\nsys.modules.pop('dht', None)")
-    (emulator.board_dir / "dht.py").write_text("MINE = 1\n")
+    files = FlashFiles(emulator.board_dir)
+    files.write("dht.py", "MINE = 1\n")
     try:
         assert board.eval("__import__('dht').MINE") == 1
     finally:
-        (emulator.board_dir / "dht.py").unlink()
+        files.remove("dht.py")
         board.exec("sys.modules.pop('dht', None)")
     assert board.eval("hasattr(__import__('dht'), 'DHT22')") is True
     assert ".esp32" not in board.eval("__import__('os').listdir('/')")
@@ -158,7 +160,9 @@ def test_partitions_and_flash(board):
     assert board.eval("repr(esp32.Partition('vfs'))") == "<Partition type=1, subtype=129, address=2097152, size=2097152, label=vfs, encrypted=0>"
     assert error_of(board, "esp32.Partition('nothing')").startswith("OSError: [Errno 2]")
     assert error_of(board, "esp32.Partition(esp32.Partition.RUNNING).get_next_update()").startswith("OSError: [Errno 2]")
-    board.exec("p = esp32.Partition('vfs')\nb = bytearray(4096)\np.readblocks(3, b)")
+    # raw access on a partition the board does not use (the emulated NVS keeps its keys in a
+    # JSON file): the vfs partition holds the board's LittleFS (test_board_flash_fs.py)
+    board.exec("p = esp32.Partition('nvs')\nb = bytearray(4096)\np.readblocks(3, b)")
     assert board.eval("set(b)") == {0xFF}  # erased flash
     board.exec("p.writeblocks(3, bytes(range(256)) * 16)\np.readblocks(3, b)")
     assert board.eval("bytes(b[:4])") == b"\x00\x01\x02\x03"
@@ -167,9 +171,10 @@ def test_partitions_and_flash(board):
     assert board.eval("b[1]") == 0x00
     board.exec("p.ioctl(6, 3)\np.readblocks(3, b)")
     assert board.eval("b[1]") == 0xFF
-    assert board.eval("(p.ioctl(4, 0), p.ioctl(5, 0))") == (512, 4096)
-    assert error_of(board, "p.readblocks(512, b)") == "OSError: (-260, 'ESP_ERR_INVALID_SIZE')"
-    board.exec("esp.flash_write(0x300000, b'hi')\nbuf = bytearray(2)\nesp.flash_read(0x300000, buf)")
+    assert board.eval("(p.ioctl(4, 0), p.ioctl(5, 0))") == (6, 4096)
+    assert board.eval("[(q.ioctl(4, 0), q.ioctl(5, 0)) for q in esp32.Partition.find(esp32.Partition.TYPE_DATA, label='vfs')]") == [(512, 4096)]
+    assert error_of(board, "p.readblocks(6, b)") == "OSError: (-260, 'ESP_ERR_INVALID_SIZE')"
+    board.exec("esp.flash_write(0xA000, b'hi')\nbuf = bytearray(2)\nesp.flash_read(0xA000, buf)")
     assert board.eval("bytes(buf)") == b"hi"
     assert error_of(board, "esp.flash_read(0x400000, bytearray(4))") == "OSError: [Errno 5] EIO"
 

@@ -14,6 +14,8 @@ from esp32_kernel.board import Board
 from esp32_kernel.files import BoardFiles, FileError, _Upload, encode_upload
 from esp32_kernel.emulator.process import launch
 
+from board_helpers import flash_files
+
 # Bytes the transfer must carry: every byte value, the escape byte, Ctrl-C/Ctrl-D, and text
 # that looks like the reboot marks the raw REPL reader watches for.
 NASTY = bytes(range(256)) * 4 + b"\x10\x10\x03\x04 rst:0x1 (POWERON_RESET) MPY: soft reboot\r\n\x10"
@@ -73,11 +75,12 @@ def paced(tmp_path):
 
 
 def on_disk(emulator, path: str) -> bytes:
-    return (emulator.board_dir / path.lstrip("/")).read_bytes()
+    """The file as the board's flash holds it, read from the host."""
+    return flash_files(emulator).read(path)
 
 
 def leftovers(emulator) -> list[str]:
-    return [p.name for p in emulator.board_dir.rglob("*.part~")]
+    return [p.rsplit("/", 1)[1] for p in flash_files(emulator).walk() if p.endswith(".part~")]
 
 
 @pytest.mark.parametrize(
@@ -134,7 +137,7 @@ def test_ls_mkdir_rm_df(emulator, files):
     with pytest.raises(FileError, match="folder"):
         files.rm("/deep")
     files.rm("/deep", recursive=True)
-    assert not (emulator.board_dir / "deep").exists()
+    assert not flash_files(emulator).exists("deep")
     with pytest.raises(FileError, match="no such file"):
         files.rm("/deep")
     with pytest.raises(FileError, match="no such file"):
@@ -238,7 +241,7 @@ def test_sync_sends_what_changed_and_deletes_on_request(emulator, files, tmp_pat
     report = files.sync(src, "/app")
     assert sorted(report["sent"]) == ["lib/util.py", "main.py"]
     assert on_disk(emulator, "app/lib/util.py") == b"X = 1\n"
-    assert not (emulator.board_dir / "app" / ".hidden").exists()
+    assert not flash_files(emulator).exists("app/.hidden")
     assert files.sync(src, "/app")["sent"] == []
     (src / "lib" / "util.py").write_text("X = 2\n")
     files.put_bytes(b"stale", "/app/old.py")

@@ -1,18 +1,15 @@
-"""Where an emulated board keeps its files: a host folder that is the whole of its `/`."""
+"""Where an emulated board keeps its state: a host folder holding its flash (`.esp32/`).
+
+The board's files live in the LittleFS on its flash image; flash_files.py reaches them from
+the host."""
 
 from __future__ import annotations
 
 import hashlib
+import logging
 from pathlib import Path
 
-# What MicroPython v1.24's first boot on an ESP32 writes (ports/esp32/modules/inisetup.py).
-FIRST_BOOT_PY = """\
-# This file is executed on every boot (including wake-boot from deepsleep)
-#import esp
-#esp.osdebug(None)
-#import webrepl
-#webrepl.start()
-"""
+from . import flash_files, storage
 
 _ESPRESSIF_OUI = bytes.fromhex("240ac4")
 
@@ -26,12 +23,17 @@ def default_board_dir() -> Path:
     return folder
 
 
-def prepare_board_dir(folder: Path) -> Path:
-    """Create the folder if needed; an empty one gets boot.py, as a freshly flashed ESP32 does."""
+def prepare_board_dir(folder: Path, flash_size: int = 0x400000) -> Path:
+    """Create the folder and its flash image if needed (the board formats a blank one at boot).
+
+    A folder from an older version, whose plain files were the board's /, has them copied
+    into the flash's LittleFS once (flash_files.import_plain_files), and is told so."""
     folder = Path(folder).resolve()
     folder.mkdir(parents=True, exist_ok=True)
-    if not any(p.name != ".esp32" for p in folder.iterdir()):  # .esp32/: its NVS and flash (storage.py)
-        (folder / "boot.py").write_text(FIRST_BOOT_PY)
+    storage.FlashImage(folder, flash_size).ensure()
+    done = flash_files.import_plain_files(folder, flash_size)
+    if done:
+        logging.getLogger(__name__).warning(done)
     return folder
 
 

@@ -7,6 +7,8 @@
 - The flash image (esp.flash_*, esp32.Partition): `.esp32/flash.bin`, a sparse file of the
   board's flash size holding each byte inverted, so never-written flash reads 0xFF (erased)
   at no disk cost. Writes only clear bits, as NOR flash does; erases are 4 KiB sectors.
+  Its `vfs` partition holds the board's LittleFS (firmware/_esp32_files.py, which reads and
+  writes this file directly; flash_files.py from the host).
 """
 
 from __future__ import annotations
@@ -26,6 +28,8 @@ ESP_ERR_NVS_TYPE_MISMATCH = 0x1103
 ESP_ERR_NVS_NOT_ENOUGH_SPACE = 0x1105
 ESP_ERR_NVS_KEY_TOO_LONG = 0x1109
 ESP_ERR_NVS_VALUE_TOO_LONG = 0x110E
+
+_INVERT = bytes(255 - i for i in range(256))  # flash.bin holds each byte inverted
 
 _MAX_KEY = 15
 _ENTRY = 32
@@ -130,6 +134,10 @@ class FlashImage:
         self._path = self._board_dir / HIDDEN_DIR / "flash.bin"
         self.size = size
 
+    def ensure(self) -> None:
+        """Create the image (all erased) if there is none yet, so the board can open it."""
+        self._open().close()
+
     def _check(self, offset: int, length: int) -> None:
         if offset < 0 or length < 0 or offset + length > self.size:
             raise ValueError(f"flash access 0x{offset:x}+{length} beyond the flash's {self.size} bytes")
@@ -148,7 +156,7 @@ class FlashImage:
         with self._open() as f:
             f.seek(offset)
             stored = f.read(length).ljust(length, b"\0")
-        return bytes(b ^ 0xFF for b in stored)
+        return stored.translate(_INVERT)
 
     def write(self, offset: int, data: bytes) -> None:
         self._check(offset, len(data))
@@ -157,7 +165,8 @@ class FlashImage:
             stored = f.read(len(data)).ljust(len(data), b"\0")
             # NOR flash: a write can only turn 1s into 0s (stored inverted: only set bits)
             f.seek(offset)
-            f.write(bytes(s | (d ^ 0xFF) for s, d in zip(stored, data)))
+            cleared = int.from_bytes(bytes(data).translate(_INVERT), "little")
+            f.write((int.from_bytes(stored, "little") | cleared).to_bytes(len(data), "little"))
 
     def erase(self, offset: int, length: int) -> None:
         self._check(offset, length)

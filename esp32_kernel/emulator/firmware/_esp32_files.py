@@ -1,43 +1,112 @@
-"""The board's file system: its host folder, mounted as the whole of `/`.
+"""The board's file system: LittleFS v2 on the flash image's `vfs` partition, mounted at `/`.
 
-A stand-in for the ESP32's LittleFS partition (v1.24's 4 MB layout: the `vfs` partition,
-2 MiB of 4 KiB blocks). BoardFolder wraps a VfsPosix rather than subclassing it, where the
-unix port differs from a board:
+As MicroPython v1.24 on an ESP32 (modules/_boot.py, inisetup.py, flashbdev.py): the vfs
+partition (4 KiB blocks) is mounted as VfsLfs2; when it holds no file system and its first
+block is erased (a new or erased flash), the board formats it, says "Performing initial
+setup" and writes the default boot.py; when its first block holds something else, it
+reports a corrupted file system until Ctrl-C, and boots with nothing mounted.
 
-- a Python subclass of VfsPosix inherits its C import_stat hook, which then reads the
-  subclass instance as a VfsPosix and fails every import by absolute path ('/lib' on
-  sys.path); a wrapper has no such hook, so imports go through stat() as they should;
-- VfsPosix's rename builds both host paths in one buffer, so a rename whose two paths are
-  absolute renames the new path onto itself (ENOENT): absolute paths are made relative;
-- listings carry sizes (a board's LittleFS gives them; mpremote's `fs ls` shows them);
-- statvfs() is a LittleFS partition's: block counts from the files, not the host's disk,
-  and writes past the partition's size fail with ENOSPC as on a full board.
+Block sizes, statvfs, ENOSPC and copy-on-write are LittleFS's own. The host reads and
+writes the same image with littlefs-python (flash_files.py); when it changes the files of
+a running board it bumps `.esp32/vfs-changes`, and BoardFilesystem remounts before its next
+operation, so the board's LittleFS never acts on a stale view of the flash (files the board
+holds open across such a change keep the old view, as two writers on one flash would).
 """
 
-import io
 import os
 import vfs
 
-_DIRECTORY = 0x4000
-_HIDDEN = ".esp32"
-ENOSPC = 28
+import _esp32_flash
+import _esp32_supervisor
 
-# v1.24 ESP32 (partitions-4MiB.csv): vfs at 0x200000, 0x200000 bytes; LittleFS v2 with
-# VfsLfs2's defaults (read/prog size 32: a 128-byte cache, so files up to 128 bytes are
-# inlined in their directory's metadata and take no block of their own).
+_SECONDS_1970_TO_2000 = 946684800
+
 BLOCK_SIZE = 4096
-BLOCK_COUNT = 0x200000 // BLOCK_SIZE
-_INLINE_MAX = 128
-_NAME_MAX = 255
+_IOCTL_BLOCK_COUNT = 4
+_IOCTL_BLOCK_SIZE = 5
+_IOCTL_BLOCK_ERASE = 6
 
 
-def _file_blocks(size):
-    return 0 if size <= _INLINE_MAX else (size + BLOCK_SIZE - 1) // BLOCK_SIZE
+class FlashPartition:
+    """The vfs partition as a block device, with esp32.Partition's protocol (esp32_partition.c)."""
+
+    def __init__(self, offset, size):
+        self._offset = offset
+        self._size = size
+
+    def info(self):
+        return (1, 0x81, self._offset, self._size, "vfs", False)
+
+    def readblocks(self, block_num, buf, offset=0):
+        _esp32_flash.read(self._offset + block_num * BLOCK_SIZE + offset, buf)
+
+    def writeblocks(self, block_num, buf, offset=None):
+        start = self._offset + block_num * BLOCK_SIZE
+        if offset is None:
+            # a simple write: erase the blocks first
+            _esp32_flash.erase(start, (len(buf) + BLOCK_SIZE - 1) // BLOCK_SIZE * BLOCK_SIZE)
+        else:
+            start += offset  # an extended write: LittleFS erased the block before
+        _esp32_flash.write(start, buf)
+
+    def ioctl(self, cmd, arg):
+        if cmd == _IOCTL_BLOCK_COUNT:
+            return self._size // BLOCK_SIZE
+        if cmd == _IOCTL_BLOCK_SIZE:
+            return BLOCK_SIZE
+        if cmd == _IOCTL_BLOCK_ERASE:
+            _esp32_flash.erase(self._offset + arg * BLOCK_SIZE, BLOCK_SIZE)
+            return 0
+        if cmd in (1, 2, 3):  # INIT, DEINIT, SYNC
+            return 0
+        return None
 
 
-class BoardFolder:
-    def __init__(self, folder):
-        self._fs = vfs.VfsPosix(folder)
+class _ChangeMarker:
+    """`.esp32/vfs-changes`: a counter the host API rewrites in place after changing files."""
+
+    def __init__(self, board_dir):
+        path = board_dir + "/.esp32/vfs-changes"
+        try:
+            self._file = open(path, "rb")
+        except OSError:
+            with open(path, "wb") as f:
+                f.write(b"0")
+            self._file = open(path, "rb")
+        self._seen = self._read()
+
+    def _read(self):
+        self._file.seek(0)
+        return self._file.read(32)
+
+    def changed(self):
+        now = self._read()
+        if now == self._seen:
+            return False
+        self._seen = now
+        return True
+
+
+class BoardFilesystem:
+    """VfsLfs2 over the vfs partition, remounted when the host has changed the files."""
+
+    def __init__(self, bdev, marker):
+        self._bdev = bdev
+        self._marker = marker
+        self._fs = vfs.VfsLfs2(bdev)  # OSError when the partition holds no LittleFS
+
+    def _lfs(self):
+        if self._marker.changed():
+            cwd = self._fs.getcwd()
+            self._fs = vfs.VfsLfs2(self._bdev)
+            try:
+                self._fs.chdir(cwd)
+            except OSError:
+                pass  # the host removed the current folder
+        return self._fs
+
+    def __repr__(self):
+        return repr(self._fs)  # vfs.mount() lists it as a board's VfsLfs2
 
     # -- what the VFS calls
 
@@ -47,152 +116,115 @@ class BoardFolder:
     def umount(self):
         return self._fs.umount()
 
-    def chdir(self, path):
-        return self._fs.chdir(path)
-
-    def getcwd(self):
-        return self._fs.getcwd()
-
-    def mkdir(self, path):
-        if self._free_blocks() < 2:  # a directory is a metadata pair
-            raise OSError(ENOSPC)
-        return self._fs.mkdir(path)
-
-    def remove(self, path):
-        return self._fs.remove(path)
-
-    def rmdir(self, path):
-        return self._fs.rmdir(path)
-
-    def stat(self, path):
-        return self._fs.stat(path)
-
-    def rename(self, old, new):
-        return self._fs.rename(self._relative(old), self._relative(new))
-
     def open(self, path, mode):
-        file = self._fs.open(path, mode)
-        if "r" in mode and "+" not in mode:
-            return file
-        return _SizedFile(file, self, path)
+        return self._lfs().open(path, mode)
 
     def ilistdir(self, path):
-        at_root = path in ("", "/") and self._fs.getcwd() == "/" or path == "/"
-        for entry in self._fs.ilistdir(path):
-            name, kind, inode = entry[0], entry[1], entry[2]
-            if at_root and name == _HIDDEN:
-                continue  # the board's NVS and flash image, not part of its file system
-            size = 0
-            if kind != _DIRECTORY:
-                # path is absolute within this file system, or "" for its current folder
-                size = self._fs.stat(path.rstrip("/") + "/" + name if path else name)[6]
-            yield (name, kind, inode, size)
+        return self._lfs().ilistdir(path)
+
+    def mkdir(self, path):
+        return self._lfs().mkdir(path)
+
+    def rmdir(self, path):
+        return self._lfs().rmdir(path)
+
+    def remove(self, path):
+        return self._lfs().remove(path)
+
+    def rename(self, old, new):
+        return self._lfs().rename(old, new)
+
+    def stat(self, path):
+        # VfsLfs2 keeps ns since 1970 and reports seconds in the port's epoch: 2000 on an
+        # ESP32, 1970 on the unix port underneath.
+        st = self._lfs().stat(path)
+        if not st[8]:
+            return st
+        t = st[8] - _SECONDS_1970_TO_2000
+        return st[:7] + (t, t, t)
 
     def statvfs(self, path):
-        free = self._free_blocks()
-        return (BLOCK_SIZE, BLOCK_SIZE, BLOCK_COUNT, free, free, 0, 0, 0, 0, _NAME_MAX)
+        return self._lfs().statvfs(path)
 
-    # -- helpers
+    def chdir(self, path):
+        return self._lfs().chdir(path)
 
-    def _relative(self, path):
-        """An absolute path as one relative to the current folder (the host's cwd)."""
-        if path[:1] != "/":
-            return path
-        depth = len([part for part in self._fs.getcwd().split("/") if part])
-        return "../" * depth + path.lstrip("/") or "."
-
-    def _used_blocks(self, exclude=None):
-        used = 2  # the root directory's metadata pair (superblock)
-        stack = ["/"]
-        while stack:
-            folder = stack.pop()
-            for entry in self._fs.ilistdir(folder):
-                name, kind = entry[0], entry[1]
-                if folder == "/" and name == _HIDDEN:
-                    continue
-                full = folder + name if folder == "/" else folder + "/" + name
-                if kind == _DIRECTORY:
-                    used += 2
-                    stack.append(full)
-                elif full != exclude:
-                    try:
-                        used += _file_blocks(self._fs.stat(full)[6])
-                    except OSError:
-                        pass
-        return used
-
-    def _free_blocks(self, exclude=None):
-        return max(0, BLOCK_COUNT - self._used_blocks(exclude))
+    def getcwd(self):
+        return self._lfs().getcwd()
 
 
-class _SizedFile(io.IOBase):
-    """A file open for writing: its writes fail with ENOSPC once the partition is full."""
+FIRST_BOOT_PY = """\
+# This file is executed on every boot (including wake-boot from deepsleep)
+#import esp
+#esp.osdebug(None)
+#import webrepl
+#webrepl.start()
+"""
 
-    def __init__(self, file, folder, path):
-        self._file = file
-        # blocks this file may grow to: the free ones, and those it holds already
-        absolute = path if path[:1] == "/" else _join(folder.getcwd(), path)
-        self._limit = folder._free_blocks(exclude=absolute) * BLOCK_SIZE
-
-    def write(self, data):
-        file = self._file
-        end = file.tell() + len(data if not isinstance(data, str) else data.encode())
-        if end > self._limit and end > _INLINE_MAX and end > _size(file):
-            raise OSError(ENOSPC)
-        return file.write(data)
-
-    def read(self, *args):
-        return self._file.read(*args)
-
-    def readinto(self, *args):
-        return self._file.readinto(*args)
-
-    def readline(self, *args):
-        return self._file.readline(*args)
-
-    def readlines(self, *args):
-        return self._file.readlines(*args)
-
-    def seek(self, *args):
-        return self._file.seek(*args)
-
-    def tell(self):
-        return self._file.tell()
-
-    def flush(self):
-        return self._file.flush()
-
-    def fileno(self):
-        return self._file.fileno()
-
-    def close(self):
-        return self._file.close()
-
-    def __iter__(self):
-        return iter(self._file)
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        self._file.close()
-
-    def __repr__(self):
-        return repr(self._file)
+_CORRUPTED = """\
+The filesystem appears to be corrupted. If you had important data there, you
+may want to make a flash snapshot to try to recover it. Otherwise, perform
+factory reprogramming of MicroPython firmware (completely erase flash, followed
+by firmware programming).
+"""
 
 
-def _size(file):
-    here = file.tell()
-    end = file.seek(0, 2)
-    file.seek(here)
-    return end
+def _first_block_erased(bdev):
+    buf = bytearray(BLOCK_SIZE)
+    bdev.readblocks(0, buf)
+    return buf == b"\xff" * BLOCK_SIZE
 
 
-def _join(folder, name):
-    return folder.rstrip("/") + "/" + name
+def _fs_corrupted():
+    # inisetup.fs_corrupted(): forever, until Ctrl-C (raised out of the boot, as on a board)
+    import micropython
+    import time
+
+    micropython.kbd_intr(3)
+    try:
+        while True:
+            print(_CORRUPTED)
+            time.sleep(3)
+    finally:
+        micropython.kbd_intr(-1)
 
 
-def mount_board_folder(folder):
-    """Make `folder` the whole of `/`: host files are out of reach from then on."""
-    os.mount(BoardFolder(folder), "/")
+def mount_board_flash():
+    """Mount the vfs partition at / (formatting a blank one), as _boot.py does; host files
+    are out of reach from then on. Returns False when the file system is corrupted and the
+    user stopped the boot's complaint: then nothing is mounted, as on a board."""
+    board_dir = _esp32_supervisor.board_dir
+    bdev = FlashPartition(_esp32_flash.VFS_OFFSET, _esp32_flash.size - _esp32_flash.VFS_OFFSET)
+    marker = _ChangeMarker(board_dir)
+    _esp32_flash.open_image()
+    os.umount("/")  # the unix port's host root: from here on, / is the board's own
+    try:
+        fs = BoardFilesystem(bdev, marker)
+        os.mount(fs, "/")
+    except OSError:
+        if not _first_block_erased(bdev):
+            try:
+                _fs_corrupted()
+            except KeyboardInterrupt:
+                _print_boot_traceback()
+                return False
+        print("Performing initial setup")
+        vfs.VfsLfs2.mkfs(bdev)
+        fs = BoardFilesystem(bdev, marker)
+        os.mount(fs, "/")
+        with open("/boot.py", "w") as f:
+            f.write(FIRST_BOOT_PY)
     os.chdir("/")
+    return True
+
+
+def _print_boot_traceback():
+    # what pyexec prints for _boot.py's KeyboardInterrupt (v1.24's frozen line numbers)
+    print(
+        "Traceback (most recent call last):\n"
+        '  File "_boot.py", line 11, in <module>\n'
+        '  File "inisetup.py", line 38, in setup\n'
+        '  File "inisetup.py", line 15, in check_bootsec\n'
+        '  File "inisetup.py", line 34, in fs_corrupted\n'
+        "KeyboardInterrupt: "
+    )

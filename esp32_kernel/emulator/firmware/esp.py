@@ -2,6 +2,7 @@
 board's flash image (the same one esp32.Partition reads and writes)."""
 
 import _esp32_bench as _bench
+import _esp32_flash
 
 LOG_NONE = 0
 LOG_ERROR = 1
@@ -18,31 +19,23 @@ def osdebug(uart, level=LOG_VERBOSE):
     _log_level[0] = LOG_ERROR if uart is None else int(level)
 
 
-def _flash(request, *args):
+def _flash(operation, *args):
     try:
-        return _bench.call(request, *args)
-    except _bench.BenchError:
+        return operation(*args)
+    except ValueError:
         raise OSError(5)  # MP_EIO
 
 
-_CHUNK = 512  # bytes per round trip to the flash image
-
-
 def flash_read(offset, buf):
-    view = memoryview(buf)
-    for i in range(0, len(view), _CHUNK):
-        piece = view[i : i + _CHUNK]
-        piece[:] = bytes.fromhex(_flash("flash_read", int(offset) + i, len(piece)))
+    _flash(_esp32_flash.read, int(offset), memoryview(buf))
 
 
 def flash_write(offset, buf):
-    view = memoryview(buf)
-    for i in range(0, len(view), _CHUNK):
-        _flash("flash_write", int(offset) + i, bytes(view[i : i + _CHUNK]).hex())
+    _flash(_esp32_flash.write, int(offset), buf)
 
 
 def flash_erase(sector):
-    _flash("flash_erase", int(sector) * 4096, 4096)
+    _flash(_esp32_flash.erase, int(sector) * 4096, 4096)
 
 
 def flash_size():

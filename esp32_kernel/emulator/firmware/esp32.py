@@ -8,6 +8,7 @@ OSError(-0x1102, 'ESP_ERR_NVS_NOT_FOUND').
 """
 
 import _esp32_bench as _bench
+import _esp32_flash
 import machine as _machine
 
 WAKEUP_ALL_LOW = False
@@ -190,20 +191,6 @@ class NVS:
 # -- Partition
 
 _BLOCK = 4096
-_CHUNK = 512  # bytes per round trip to the flash image: small pieces keep the heap unfragmented
-
-
-def _flash_read(address, buf):
-    view = memoryview(buf)
-    for i in range(0, len(view), _CHUNK):
-        piece = view[i : i + _CHUNK]
-        piece[:] = bytes.fromhex(_bench.call("flash_read", address + i, len(piece)))
-
-
-def _flash_write(address, data):
-    view = memoryview(data)
-    for i in range(0, len(view), _CHUNK):
-        _bench.call("flash_write", address + i, bytes(view[i : i + _CHUNK]).hex())
 
 
 class Partition:
@@ -255,11 +242,11 @@ class Partition:
 
     def _read(self, offset, buf):
         self._range(offset, len(buf))
-        _flash_read(self._address + offset, buf)
+        _esp32_flash.read(self._address + offset, buf)
 
     def _write(self, offset, data):
         self._range(offset, len(data))
-        _flash_write(self._address + offset, data)
+        _esp32_flash.write(self._address + offset, data)
 
     def _erase(self, offset, size):
         self._range(offset, size)
@@ -268,7 +255,7 @@ class Partition:
         if offset % _BLOCK:
             _check_esp_err(0x102)
         if size:
-            _bench.call("flash_erase", self._address + offset, size)
+            _esp32_flash.erase(self._address + offset, size)
 
     def readblocks(self, block_num, buf, offset=0):
         self._read(int(block_num) * self._block_size + int(offset), memoryview(buf))
