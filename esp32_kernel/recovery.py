@@ -13,6 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from .link.serial_link import LinkError, _is_url, open_serial
+from .link.webrepl_link import is_webrepl_url
 
 RAW_BANNER = b"raw REPL; CTRL-B to exit\r\n>"
 FRIENDLY_PROMPT = b"\r\n>>> "
@@ -35,6 +36,11 @@ class SafeBoot:
 
 def safe_boot(port: str, baud: int, hard_reset: Callable[[], object] | None, *, rename: bool = False,
               patience: float = 10.0, ask_for_button: Callable[[str], None] | None = None) -> SafeBoot:  # fmt: skip
+    if is_webrepl_url(port):  # a reset ends the WebREPL session, and main.py runs before it is back
+        raise RecoveryError(
+            f"{port} is a WebREPL link, which cannot catch the board as it boots — connect the board"
+            " by USB and run this on its serial port"
+        )
     try:
         ser = open_serial(port, baud)
     except LinkError as e:

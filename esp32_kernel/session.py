@@ -4,20 +4,23 @@ and reconnecting when the link comes back after it was lost."""
 from __future__ import annotations
 
 import logging
+import os
 import threading
 from collections.abc import Callable
 
-from .board import Board, BoardError
+from .board import AccessDenied, Board, BoardError
 from .config import EMULATOR, Target
 from .device import source
 from .link import ports
 from .link.serial_link import DEFAULT_BAUD
+from .link.webrepl_link import Secret, is_webrepl_url
 from .portlock import PortBusy, PortLock
 
 log = logging.getLogger(__name__)
 RECONNECT_INTERVAL = 0.5
 KERNEL_HELPERS = source("kernel_helpers.py")
 DEFAULT_NAME = "default"  # how %%on names the board unnamed cells run on
+PASSWORD_ENV = "ESP32_KERNEL_WEBREPL_PASSWORD"  # a WebREPL password the kernel need not ask for
 
 
 class BoardSession:
@@ -45,6 +48,8 @@ class BoardSession:
         self.named: dict[str, Board] = {}
         self._named_generation: dict[str, int] = {}
         self._locks: dict[str | None, PortLock] = {}  # slot (None: the default board) → its port's lock
+        # WebREPL passwords by URL, in this process's memory only (reconnections reuse them)
+        self._passwords: dict[str, Secret] = {}
 
     # Choosing and connecting ------------------------------------------------------------
 
@@ -66,26 +71,41 @@ class BoardSession:
             why = "no ESP32 board found on this machine's serial ports"
         return self.connect_emulator(None, why=why)
 
+    def webrepl_password(self, url: str) -> tuple[Secret | None, str]:
+        """The password this kernel would give the WebREPL at `url`, and where it came from."""
+        if url in self._passwords:
+            return self._passwords[url], "typed"
+        if os.environ.get(PASSWORD_ENV):
+            return Secret(os.environ[PASSWORD_ENV]), PASSWORD_ENV
+        return None, ""
+
     def connect(self, port: str, baud: int = DEFAULT_BAUD, *, hard_reset=None, name: str | None = None,
-                announce: bool = False) -> str:  # fmt: skip
+                announce: bool = False, password: Secret | None = None) -> str:  # fmt: skip
         """Connect to `port`: as the board cells run on, or as the named board `name`.
         `announce` (reconnections) queues the message as a notice before any cell can see
-        the new board, so the next cell always shows it."""
+        the new board, so the next cell always shows it. `password`: a WebREPL's (ws://),
+        kept in memory for reconnections once it worked."""
+        if password is None and is_webrepl_url(port):
+            password = self.webrepl_password(port)[0]
         lock = self._lock_port(port, name)
         on_unsolicited = self._unsolicited if name is None else _Labelled(name, self._unsolicited)
-        board = Board(port, baud, hard_reset=hard_reset, on_unsolicited=on_unsolicited, setup=KERNEL_HELPERS)
+        board = Board(port, baud, hard_reset=hard_reset, on_unsolicited=on_unsolicited, setup=KERNEL_HELPERS, password=password)
         try:
             board.connect()
-        except BoardError:
+        except BoardError as e:
             if self._locks.get(name) is not lock:
                 lock.release()
+            if isinstance(e, AccessDenied):  # a refused password is not tried again
+                self._passwords.pop(port, None)
             raise
+        if password is not None:
+            self._passwords[port] = password
         if name is not None:
             with self._lock:
                 self._replace_named(name, board)
                 self._set_lock(name, lock)
                 board.on_lost = self._named_lost_handler(name, self._named_generation[name])
-                message = f"Connected to {port} as board {name!r} ({baud} baud); %%on {name} runs a cell there."
+                message = f"Connected to {port} as board {name!r}{_speed(port, baud)}; %%on {name} runs a cell there."
                 if announce:
                     self.notices.append(f"Reconnected: {message}")
             return message
@@ -94,9 +114,12 @@ class BoardSession:
             self._set_lock(None, lock)
             if self.emulator and hard_reset is None:
                 self._stop_emulator()
-            self.description = f"ESP32 on {port}" if hard_reset is None else f"emulated ESP32 at {port}"
+            if is_webrepl_url(port):
+                self.description = f"ESP32 over WebREPL at {port}"
+            else:
+                self.description = f"ESP32 on {port}" if hard_reset is None else f"emulated ESP32 at {port}"
             board.on_lost = self._lost_handler(self._generation)
-            message = f"Connected to the {self.description} ({baud} baud)."
+            message = f"Connected to the {self.description}{_speed(port, baud)}."
             if announce:
                 self.notices.append(f"Reconnected: {message}")
         return message
@@ -144,9 +167,12 @@ class BoardSession:
                     return f"No board is named {name!r}" + (f" (named: {', '.join(self.named)})." if self.named else ".")
                 self._replace_named(name, None)
                 self._set_lock(name, None)
+                self._passwords.pop(board.port, None)
             return f"Disconnected board {name!r} ({board.port})."
         with self._lock:
             had = self.description
+            if self.board is not None:  # a WebREPL password is kept only while its board is
+                self._passwords.pop(self.board.port, None)
             self._replace(None)
             self._set_lock(None, None)
             self._stop_emulator()
@@ -249,6 +275,10 @@ class BoardSession:
                     self.connect_emulator(None, announce=True)
                 else:
                     self.connect(board.port, board.baud, hard_reset=self.emulator.hard_reset if self.emulator else None, announce=True)
+            except AccessDenied as e:  # trying again would only be refused again
+                with self._lock:
+                    self.notices.append(f"Not reconnected: {e}.")
+                return
             except Exception as e:  # the port is not back yet (or cannot come back): keep trying
                 log.debug("reconnect to %s failed: %s", board.port, e)
                 continue
@@ -275,10 +305,18 @@ class BoardSession:
                     return
             try:
                 self.connect(board.port, board.baud, name=name, announce=True)
+            except AccessDenied as e:
+                with self._lock:
+                    self.notices.append(f"Board {name!r} not reconnected: {e}.")
+                return
             except Exception as e:
                 log.debug("reconnect to %s failed: %s", board.port, e)
                 continue
             return
+
+
+def _speed(port: str, baud: int) -> str:
+    return "" if is_webrepl_url(port) else f" ({baud} baud)"
 
 
 class _Labelled:

@@ -63,8 +63,30 @@ def answers(msg: dict, msg_id: str) -> bool:
 
 
 def run_cell(kc, code: str, timeout: float = HANG_GUARD) -> CellRun:
-    """Execute `code`; collect this request's iopub messages until the kernel is idle."""
-    msg_id = kc.execute(code)
+    """Execute `code`; collect this request's iopub messages until the kernel is idle.
+
+    ipykernel 7 aborts a request that reaches it just after a failed cell, before it has
+    stopped aborting its queue (stop-on-error, ended by a message of its own that can come
+    second): the test means the cell to run, so an aborted one is sent again."""
+    for _ in range(5):
+        run = collect(kc, kc.execute(code), timeout)
+        if run.status != "aborted":
+            break
+    return run
+
+
+def run_cell_answering(kc, code: str, answer: str, timeout: float = HANG_GUARD) -> tuple[CellRun, dict]:
+    """Execute `code`, which asks for input (a password): answer its input_request as a
+    front end does; the run and the request's content."""
+    msg_id = kc.execute(code, allow_stdin=True)
+    request = kc.get_stdin_msg(timeout=timeout)
+    assert request["msg_type"] == "input_request", request
+    kc.input(answer)
+    return collect(kc, msg_id, timeout), request["content"]
+
+
+def collect(kc, msg_id: str, timeout: float = HANG_GUARD) -> CellRun:
+    """The reply and iopub messages of execute request `msg_id`, until the kernel is idle."""
     reply = kc.get_shell_msg(timeout=timeout)
     while not answers(reply, msg_id):
         reply = kc.get_shell_msg(timeout=timeout)

@@ -14,6 +14,7 @@ import math
 
 import ipywidgets as w
 import numpy as np
+import traitlets
 
 from ..board import BoardError
 
@@ -225,6 +226,13 @@ class BenchPanel(Panel):
         self.loop.call_later(0.2, self._poll)
 
 
+class Password(w.Password):
+    """A password field whose typed value the kernel does not echo back to every front end
+    (ipywidgets 8 echoes each update on iopub unless the trait says otherwise)."""
+
+    value = traitlets.Unicode(help="String value").tag(sync=True, echo_update=False)
+
+
 class WifiPanel(Panel):
     """A scan table, a connect form (the password goes to the board and nowhere else: not
     into a cell, the history, or the saved widget state), status, and RSSI over time."""
@@ -235,7 +243,7 @@ class WifiPanel(Panel):
         scan = w.Button(description="scan", icon="wifi")
         scan.on_click(lambda _: self.scan())
         self.ssid = w.Text(description="SSID")
-        self.password = w.Password(description="password")
+        self.password = Password(description="password")
         connect = w.Button(description="connect")
         connect.on_click(lambda _: self.connect())
         self.state = w.Label(value="")

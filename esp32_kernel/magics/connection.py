@@ -4,15 +4,16 @@ from __future__ import annotations
 
 from IPython.core.magic import cell_magic, line_magic, magics_class
 
-from ..board import BoardError
+from ..board import AccessDenied, BoardError
 from ..config import EMULATOR
 from ..link import ports
 from ..link.serial_link import DEFAULT_BAUD
+from ..link.webrepl_link import Secret, is_webrepl_url
 from .base import KernelMagics, MagicParser, parse_line
 
 
 _connect = MagicParser(prog="connect", add_help=False)
-_connect.add_argument("port", help="a serial port (/dev/ttyUSB0, COM3), a URL (socket://, rfc2217://) or 'emulator'")
+_connect.add_argument("port", help="a serial port (/dev/ttyUSB0, COM3), a URL (socket://, rfc2217://, ws:// for WebREPL) or 'emulator'")
 _connect.add_argument("--baud", type=int, default=None)
 _connect.add_argument("--name", default=None, help="connect another board under this name, for %%on")
 _disconnect = MagicParser(prog="disconnect", add_help=False)
@@ -34,22 +35,25 @@ class ConnectionMagics(KernelMagics):
         # The start-up connection may still be under way; let it land before replacing it.
         self.kernel.wait_for_start_up()
         sessions = self.kernel.boards
-        if args.name is not None:
-            if not args.name.isidentifier() or args.name == "default" or args.port == EMULATOR:
-                print("%connect: --name takes a short name such as bench1 (not 'default'), for a port or URL")
-                return
-            try:
-                print(sessions.connect(args.port, args.baud or DEFAULT_BAUD, name=args.name))
-            except BoardError as e:
-                print(f"%connect: {e}")
+        if args.name is not None and (not args.name.isidentifier() or args.name == "default" or args.port == EMULATOR):
+            print("%connect: --name takes a short name such as bench1 (not 'default'), for a port or URL")
             return
+        if args.name is None:
+            self.kernel.password_wanted = None  # the configured WebREPL's password is not asked for now
         try:
             if args.port == EMULATOR:
                 print(sessions.connect_emulator(args.baud))
-            else:
-                print(sessions.connect(args.port, args.baud or DEFAULT_BAUD))
+                return
+            password, source = self._password_for(args.port)
+            try:
+                print(sessions.connect(args.port, args.baud or DEFAULT_BAUD, name=args.name, password=password))
+            except AccessDenied as e:
+                print(f"%connect: {e}" + (f" (the password came from {source})" if source not in ("", "typed") else ""))
         except BoardError as e:
             print(f"%connect: {e}")
+
+    def _password_for(self, port: str) -> tuple[Secret | None, str]:
+        return self.kernel.webrepl_password(port) if is_webrepl_url(port) else (None, "")
 
     @cell_magic
     def host(self, line: str, cell: str) -> None:
@@ -64,6 +68,8 @@ class ConnectionMagics(KernelMagics):
         """%disconnect [--name NAME] — close the link (and stop the emulator if it was ours)."""
         args = parse_line(_disconnect, line)
         if args is not None:
+            if args.name is None:
+                self.kernel.password_wanted = None
             print(self.kernel.boards.disconnect(args.name))
 
     @line_magic

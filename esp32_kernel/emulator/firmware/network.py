@@ -89,6 +89,7 @@ class WLAN:
             self._ssid = self._outcome = None
         _esp32_bench.wifi_active = any(w._active for w in WLAN._all.values())
         _esp32_bench.send("wifi_active", int(_esp32_bench.wifi_active))
+        _esp32_bench.send("wlan_active", self._if, int(self._active))  # WebREPL is reachable through it
         return None
 
     def _require(self, interface):
@@ -116,6 +117,7 @@ class WLAN:
 
     def disconnect(self):
         self._outcome = None
+        _esp32_bench.send("wlan_disconnected")
 
     def _state(self):
         if not self._active or self._outcome is None:
