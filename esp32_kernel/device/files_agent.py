@@ -9,9 +9,11 @@
 # sends the abort). The data goes to PATH.part~, is read back and hashed, and only then
 # renamed over PATH. With skip, a PATH that has this sha256 already is left alone (=).
 #
-# Download, get(path): the board sends the size as a line, the file with \x10 escaping
+# Download, get(path, z): the board sends the size as a line, the file with \x10 escaping
 # \x10, Ctrl-D (which ends the raw REPL's output) and ':' (reboot marks contain one),
-# then \x10 0 and the sha256 of what it read.
+# then \x10 0 and the sha256 of what it read. With z (a board whose deflate can compress)
+# and a first block that shrinks, the line is "size z" and the file goes raw-deflated with
+# a window of 2**z bytes (escaped the same way).
 def _setup():
     import sys, os, io, hashlib, binascii
 
@@ -150,25 +152,57 @@ def _setup():
         move(t, p)
         return got[1]
 
-    def get(p):
+    def send(c):
+        if E in c:
+            c = c.replace(E, E + b"1")
+        if b"\x04" in c:
+            c = c.replace(b"\x04", E + b"2")
+        if b":" in c:
+            c = c.replace(b":", E + b"3")
+        wr(c)
+
+    # Deflate output lands in a BytesIO (the compressor writes byte by byte) that is
+    # sent and rewound after each block.
+    def drain(o):
+        k = o.tell()
+        if k:
+            send(o.getvalue()[:k])
+            o.seek(0)
+
+    # Would block c shrink by a tenth under compression? (a small window tells, cheaply)
+    def shrinks(c):
+        o = io.BytesIO()
+        d = deflate.DeflateIO(o, deflate.RAW, 8)
+        d.write(c)
+        d.close()
+        return o.tell() < len(c) * 0.9
+
+    def get(p, z=0):
         n = os.stat(p)[6]
         h = hashlib.sha256()
         b = bytearray(1024)
-        wr(str(n).encode() + b"\n")
+        o = d = None
         with open(p, "rb") as f:
-            while True:
-                k = f.readinto(b)
-                if not k:
-                    break
-                c = bytes(b if k == 1024 else b[:k])
+            k = f.readinto(b)
+            c = bytes(b if k == 1024 else b[:k])
+            if z and k >= 256 and shrinks(c):
+                o = io.BytesIO()
+                d = deflate.DeflateIO(o, deflate.RAW, z)
+                wr((str(n) + " " + str(z) + "\n").encode())
+            else:
+                wr(str(n).encode() + b"\n")
+            while k:
                 h.update(c)
-                if E in c:
-                    c = c.replace(E, E + b"1")
-                if b"\x04" in c:
-                    c = c.replace(b"\x04", E + b"2")
-                if b":" in c:
-                    c = c.replace(b":", E + b"3")
-                wr(c)
+                if d:
+                    d.write(c)
+                    drain(o)
+                else:
+                    send(c)
+                k = f.readinto(b)
+                c = bytes(b if k == 1024 else b[:k])
+        if d:
+            d.close()
+            drain(o)
         wr(E + b"0" + binascii.hexlify(h.digest()))
 
     def ls(p):

@@ -79,6 +79,19 @@ def _setup():
     nb.config = config
     sys.modules["nb"] = nb
 
+    # This runs after each connect too. A folder that %mount served through an earlier
+    # connection has nobody to serve it now: unmount it rather than let imports wait. The
+    # kernel's modules for files and %mount may be another kernel version's: they are
+    # placed again when next needed.
+    m = sys.modules.get("_ekm")
+    if m:
+        try:
+            m.umount()
+        except Exception:
+            pass
+    sys.modules.pop("_ekm", None)
+    sys.modules.pop("_ekf", None)
+
 
 _setup()
 del _setup

@@ -1,4 +1,4 @@
-"""%ls, %cat, %put, %get, %rm, %mkdir, %df, %%writefile, %sync: the board's files.
+"""%ls, %cat, %put, %get, %rm, %mkdir, %df, %%writefile, %sync, %mount, %umount: the board's files.
 
 Host paths that are written (%get's LOCAL) must lie inside the notebook's folder unless
 --force is given; board paths reach the board as string literals (esp32_kernel/files.py).
@@ -15,6 +15,7 @@ from IPython.core.magic import cell_magic, line_magic, magics_class
 
 from ..board import BoardError
 from ..files import BoardFiles, FileError, board_path, write_local
+from ..mount import MOUNT_POINT, MountError, MountServer, board_mounted, mount, unmount
 from .base import KernelMagics, MagicParser, parse_line
 
 PROGRESS_AFTER = 1.0  # seconds: shorter transfers show no progress bar
@@ -72,6 +73,8 @@ _rm = _parser("rm", (("-r",), {"action": "store_true", "dest": "recursive"}), ((
 _mkdir = _parser("mkdir", (("paths",), {"nargs": "+"}))
 _df = _parser("df", (("path",), {"nargs": "?", "default": "/"}))
 _writefile = _parser("writefile", (("-a", "--append"), {"action": "store_true"}), (("path",), {}))
+_mount = _parser("mount", (("local",), {"nargs": "?"}), (("--readonly",), {"action": "store_true"}))
+_umount = _parser("umount")
 _sync = _parser("sync", (("local",), {}), (("remote",), {"nargs": "?", "default": "/"}), (("--delete",), {"action": "store_true"}))
 
 
@@ -87,6 +90,7 @@ class FileMagics(KernelMagics):
     def __init__(self, shell, kernel) -> None:
         super().__init__(shell, kernel)
         self.notebook_dir = Path.cwd().resolve()  # the kernel starts in the notebook's folder
+        self._mount: MountServer | None = None  # what %mount serves, on the board it was made for
         # IPython's %%writefile stays reachable: as %%host_writefile, and in %%host cells.
         from IPython.core.magics.osm import OSMagics  # IPython loads it lazily
 
@@ -106,6 +110,8 @@ class FileMagics(KernelMagics):
         except FileError as e:
             print(f"%{name}: {e}")
         except BoardError as e:
+            print(f"%{name}: {e}")
+        except MountError as e:
             print(f"%{name}: {e}")
         except OSError as e:  # this computer's side
             print(f"%{name}: {e.strerror or e}: {e.filename}" if e.filename else f"%{name}: {e}")
@@ -266,3 +272,51 @@ class FileMagics(KernelMagics):
             return
         for path in args.paths:
             self._run("mkdir", lambda p=path: (self._files().mkdir(p), print(f"Made {board_path(p)}/ on the board.")))
+
+    # A folder of this computer on the board ---------------------------------------------
+
+    @line_magic("mount")
+    def mount_folder(self, line: str) -> None:
+        """%mount [LOCALDIR] [--readonly] — LOCALDIR (on this computer) becomes the board's /remote
+        and its current folder, served over the link while code runs: `import x` finds
+        LOCALDIR/x.py, open() reads and writes its files. A reset of the board unmounts it.
+        Without LOCALDIR: what is mounted."""
+        args = parse_line(_mount, line)
+        if args is not None:
+            self._run("mount", lambda: self._mount_folder(args.local, args.readonly))
+
+    def _mount_folder(self, local: str | None, readonly: bool) -> None:
+        self.kernel.wait_for_start_up()
+        board = self.kernel.boards.current()
+        current = self._mount if self._mount is not None and self._mount.board is board else None
+        if local is None:
+            if current is not None and board_mounted(board):
+                mode = " (read-only)" if current.readonly else ""
+                print(f"{current.root} is mounted at {MOUNT_POINT} on the board{mode}.")
+            elif current is not None:
+                print(f"Nothing is mounted: the board was reset since %mount {current.root}, which unmounted {MOUNT_POINT}.")
+            else:
+                print("Nothing is mounted (%mount LOCALDIR mounts a folder of this computer at /remote).")
+            return
+        self._mount = mount(board, local, readonly)
+        mode = ", read-only" if readonly else ""
+        print(f"Mounted {self._mount.root} at {MOUNT_POINT} on the board{mode}; the board's current folder is"
+              f" now {MOUNT_POINT}, so `import x` finds x.py there. %umount unmounts; a reset of the board does too.")
+
+    @line_magic("umount")
+    def umount_folder(self, line: str) -> None:
+        """%umount — unmount the folder %mount put at /remote (the board's current folder goes back to /)."""
+        if parse_line(_umount, line) is not None:
+            self._run("umount", self._umount_folder)
+
+    def _umount_folder(self) -> None:
+        self.kernel.wait_for_start_up()
+        board = self.kernel.boards.current()
+        server = self._mount if self._mount is not None and self._mount.board is board else None
+        self._mount = None
+        if unmount(board, server):
+            print(f"Unmounted {server.root if server else 'the folder'} from {MOUNT_POINT}; the board's current folder is / again.")
+        elif server is not None:
+            print(f"Nothing to unmount: the board was reset since %mount {server.root}, which unmounted {MOUNT_POINT}.")
+        else:
+            print(f"Nothing is mounted at {MOUNT_POINT}.")
