@@ -2,13 +2,18 @@
 
 Names come from the live board (its globals and `dir()` of objects) merged with the
 ESP32 stubs; when the board is busy or gone, the stubs and the last namespace seen answer
-instead, so completing never waits on a running cell or writes to its link.
+instead, so completing never waits on a running cell or writes to its link. The last
+namespace seen is the board's `dir()` at the last idle completion plus the names the cells
+run since then bind (read from their source), with what imports and constructor calls
+tell: after `from machine import Pin` and `led = Pin(2)`, `led.` completes as a Pin.
 """
 
 from __future__ import annotations
 
+import ast
 import keyword
 import re
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
 from .board import Board, BoardError
@@ -18,6 +23,13 @@ _TOKEN_BEFORE = re.compile(r"[A-Za-z_][\w.]*$|$")
 _IMPORT_MODULE = re.compile(r"^\s*(?:import|from)\s+[\w.]*$")
 _FROM_IMPORT = re.compile(r"^\s*from\s+([\w.]+)\s+import\s+(?:[\w\s,]*,\s*)?\w*$")
 _NAME_AT = re.compile(r"[A-Za-z_][\w.]*")
+# Bindings of a cell CPython cannot parse (MicroPython-only syntax), in their usual forms.
+_ASSIGNED = re.compile(r"^\s*([A-Za-z_]\w*)\s*(?:[-+*/%&|^@]|//|>>|<<|\*\*)?=(?!=)", re.M)
+_DEFINED = re.compile(r"^\s*(?:async\s+)?(?:def|class)\s+([A-Za-z_]\w*)", re.M)
+# Scopes of their own: names bound inside them are not the board's globals.
+_INNER_SCOPES = (
+    ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Lambda, ast.ListComp, ast.SetComp, ast.DictComp, ast.GeneratorExp
+)  # fmt: skip
 BOARD_QUERY_TIMEOUT = 2.0
 
 
@@ -28,16 +40,106 @@ class Completion:
     end: int
 
 
+@dataclass(frozen=True)
+class Binding:
+    """What a global name a cell binds is, as far as its source tells."""
+
+    stub: str = ""  # the stub's dotted name: "machine.Pin" after `from machine import Pin`
+    instance: bool = False  # an instance of `stub` (`led = Pin(2)`), not the thing itself
+
+
 def _ranked(names: set[str], prefix: str) -> list[str]:
     """Prefix matches; public names first, then _private, then __dunder__."""
     hits = [n for n in names if n.startswith(prefix)]
     return sorted(hits, key=lambda n: (n.startswith("__"), n.startswith("_"), n.lower()))
 
 
+def _module_level(nodes: Iterable[ast.AST]) -> Iterator[ast.AST]:
+    """The nodes of a cell that run in the board's global scope, in source order."""
+    for node in nodes:
+        yield node
+        if isinstance(node, _INNER_SCOPES):
+            continue
+        yield from _module_level(ast.iter_child_nodes(node))
+
+
+def _dotted(node: ast.expr) -> str:
+    if isinstance(node, ast.Name):
+        return node.id
+    if isinstance(node, ast.Attribute):
+        base = _dotted(node.value)
+        return f"{base}.{node.attr}" if base else ""
+    return ""
+
+
+def cell_bindings(source: str, known: dict[str, Binding] | None = None) -> dict[str, Binding]:
+    """The global names `source` binds (last binding wins). `known` resolves names bound by
+    earlier cells, so `led = Pin(2)` is a Pin when an earlier cell imported Pin."""
+    scope = dict(known or {})
+    found: dict[str, Binding] = {}
+
+    def bind(name: str, binding: Binding = Binding()) -> None:
+        found[name] = scope[name] = binding
+
+    def stub_of(dotted: str) -> str:
+        head, dot, rest = dotted.partition(".")
+        binding = scope.get(head)
+        if binding is not None and binding.stub and not binding.instance:
+            return f"{binding.stub}{dot}{rest}"
+        return dotted
+
+    try:
+        tree = ast.parse(source)
+    except (SyntaxError, ValueError):
+        for match in (*_ASSIGNED.finditer(source), *_DEFINED.finditer(source)):
+            found[match.group(1)] = Binding()
+        return found
+    made_here: set[int] = set()  # Name nodes bound by the Assign branch below
+    for node in _module_level(tree.body):
+        if isinstance(node, ast.Import):
+            for alias in node.names:
+                if alias.asname:
+                    bind(alias.asname, Binding(alias.name))
+                else:
+                    head = alias.name.partition(".")[0]
+                    bind(head, Binding(head))
+        elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
+            for alias in node.names:
+                if alias.name != "*":
+                    bind(alias.asname or alias.name, Binding(f"{node.module}.{alias.name}"))
+        elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            bind(node.name)
+        elif isinstance(node, ast.Assign) and isinstance(node.value, ast.Call):
+            maker = stub_of(_dotted(node.value.func))
+            made = stub_index().lookup(maker) if maker else None
+            for target in node.targets:
+                if isinstance(target, ast.Name):
+                    made_here.add(id(target))
+                    bind(target.id, Binding(maker, True) if made and made.kind == "class" else Binding())
+        elif isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store) and id(node) not in made_here:
+            bind(node.id)
+        elif isinstance(node, ast.ExceptHandler) and node.name:
+            bind(node.name)
+    return found
+
+
 class DeviceCompleter:
     def __init__(self) -> None:
         self.last_namespace: set[str] = set()  # the board's globals, as last seen
         self._last_dir: dict[str, set[str]] = {}  # expression → dir(), as last seen
+        self._bindings: dict[str, Binding] = {}  # what cells bound, for when the board is busy
+
+    def note_cell(self, source: str) -> None:
+        """A device cell starts on the board: remember the globals it binds."""
+        bound = cell_bindings(source, self._bindings)
+        # New objects, not changed ones: a completion may be reading them on another thread.
+        self._bindings = {**self._bindings, **bound}
+        self.last_namespace = self.last_namespace | bound.keys()
+        self._last_dir = {obj: names for obj, names in self._last_dir.items() if obj.partition(".")[0] not in bound}
+
+    def forget_board_state(self) -> None:
+        """The board rebooted: its globals are gone."""
+        self.last_namespace, self._last_dir, self._bindings = set(), {}, {}
 
     def _ask_board(self, board: Board | None, code: str):
         if board is None or board.busy or not board.connected:
@@ -46,6 +148,16 @@ class DeviceCompleter:
             return board.eval(code, timeout=BOARD_QUERY_TIMEOUT)
         except BoardError:
             return None
+
+    def _stub(self, dotted: str) -> Member | None:
+        """The stub for `dotted`, seen through what the cells bound (`led.on` → machine.Pin.on)."""
+        head, dot, rest = dotted.partition(".")
+        binding = self._bindings.get(head)
+        if binding is not None and binding.stub:
+            found = stub_index().lookup(f"{binding.stub}{dot}{rest}")
+            if found is not None:
+                return found
+        return stub_index().lookup(dotted)
 
     def complete(self, board: Board | None, code: str, cursor: int, magics: list[str]) -> Completion:
         line_start = code.rfind("\n", 0, cursor) + 1
@@ -78,7 +190,7 @@ class DeviceCompleter:
         found = self._ask_board(board, f"dir({obj})")
         if isinstance(found, list):
             self._last_dir[obj] = set(found)
-        stub = stub_index().lookup(obj)
+        stub = self._stub(obj)
         return self._last_dir.get(obj, set()) | (set(stub.members) if stub else set())
 
     def inspect(self, board: Board | None, code: str, cursor: int) -> str | None:
@@ -86,12 +198,17 @@ class DeviceCompleter:
         if not name:
             return None
         parts: list[str] = []
-        stub = stub_index().lookup(name)
+        stub = self._stub(name)
+        binding = self._bindings.get(name)
+        if binding is not None and binding.instance and stub is not None:
+            parts.append(f"{name}: a {binding.stub} (made by an earlier cell)")
         if stub is not None:
             parts.append(_describe(stub))
         live = self._ask_board(board, f"(type({name}).__name__, repr({name})[:300])")
         if isinstance(live, tuple) and len(live) == 2:
             parts.append(f"On the board: {name} = {live[1]}  ({live[0]})")
+        elif name in self.last_namespace:
+            parts.append(f"{name}: a global on the board (its value shows here when no cell is running)")
         return "\n\n".join(parts) or None
 
 

@@ -51,6 +51,40 @@ NEEDS_CHROMIUM = pytest.mark.skipif(
 )
 
 
+# The series "level" as BokehJS holds it in the page: its ColumnDataSource's length and last y.
+# Every BokehJS Document registers itself in Bokeh.documents (jupyter_bokeh makes one per view).
+LEVEL_SOURCE = """() => {
+  const sources = (window.Bokeh?.documents ?? []).flatMap(doc => [...doc._all_models.values()])
+    .filter(m => m.type === 'ColumnDataSource' && m.name === 'level');
+  if (sources.length === 0) return null;
+  const y = sources[sources.length - 1].data.y;
+  return {length: y.length, last: y[y.length - 1]};
+}"""
+
+
+def notebook(cells: list[str]) -> dict:
+    """An ESP32 notebook of these code cells, for the contents API."""
+    return {
+        "nbformat": 4,
+        "nbformat_minor": 5,
+        "metadata": {"kernelspec": {"name": "esp32", "display_name": KERNEL_DISPLAY_NAME, "language": "python"}},
+        "cells": [
+            {"cell_type": "code", "id": f"c{i}", "metadata": {}, "execution_count": None, "outputs": [],
+             "source": source}
+            for i, source in enumerate(cells)
+        ],  # fmt: skip
+    }
+
+
+def control(address: str, *commands: str) -> list[dict]:
+    """Ask the emulator's control channel directly (one JSON line answers each command)."""
+    host, port = address.removeprefix("tcp://").rsplit(":", 1)
+    with socket.create_connection((host, int(port)), timeout=5) as connection:
+        connection.sendall("".join(f"{c}\n" for c in commands).encode())
+        stream = connection.makefile("rb")
+        return [json.loads(stream.readline()) for _ in commands]
+
+
 # The server ------------------------------------------------------------------------------
 
 

@@ -82,7 +82,8 @@ class LivePlot:
         from bokeh.models import DataRange1d, Div
         from bokeh.palettes import Category10_10
         from bokeh.plotting import figure
-        from jupyter_bokeh import BokehModel
+
+        from .figure_widget import FigureWidget
 
         self.data = data
         self.names = list(names)
@@ -111,7 +112,7 @@ class LivePlot:
         self.figure.xaxis.axis_label = "time (board clock)"
         self.status = Div(text="waiting for data…", styles={"font-size": "12px", "color": "#555"})
         self.layout = column(self.figure, self.status, sizing_mode="stretch_width")
-        self.widget = BokehModel(self.layout)
+        self.widget = FigureWidget(self.layout)  # its state is the figure now: views made later show it
         self.sources: dict = {}
         self._decimators: dict[str, Decimator] = {}
         self._pending: dict[str, tuple[list[float], list[float]]] = {}
