@@ -14,11 +14,16 @@ _c_print = builtins.print
 _c_print_exception = sys.print_exception
 
 
-class TextConsole(io.IOBase):
-    """A text stream over a binary one, writing each "\\n" as "\\r\\n"."""
+class TextIOWrapper(io.IOBase):
+    """A text stream over a binary one, writing each "\\n" as "\\r\\n". Named and shown
+    as a board's sys.stdout is (shared/runtime/sys_stdio_mphal.c): <io.TextIOWrapper 1>."""
 
-    def __init__(self, binary):
+    def __init__(self, binary, fd):
         self.buffer = binary
+        self._fd = fd
+
+    def __repr__(self):
+        return "<io.TextIOWrapper %d>" % self._fd
 
     def write(self, data):
         raw = data.encode() if isinstance(data, str) else bytes(data)
@@ -29,8 +34,8 @@ class TextConsole(io.IOBase):
         pass
 
 
-stdout = TextConsole(_builtin_sys.stdout.buffer)
-stderr = TextConsole(_builtin_sys.stderr.buffer)
+stdout = TextIOWrapper(_builtin_sys.stdout.buffer, 1)
+stderr = TextIOWrapper(_builtin_sys.stderr.buffer, 2)
 
 
 def print(*args, **kwargs):

@@ -23,4 +23,18 @@ EHOSTUNREACH = 118
 EINPROGRESS = 119
 EALREADY = 120
 ENOTCONN = 128
-errorcode = {v: k for k, v in globals().items() if k.startswith("E") and isinstance(v, int)}
+
+
+class _FixedDict(dict):
+    # A board's errorcode is a ROM dict: changing it raises TypeError (mp_ensure_not_fixed).
+    def _fixed(self, *args, **kwargs):
+        raise TypeError
+
+    __setitem__ = __delitem__ = pop = popitem = setdefault = update = clear = _fixed
+
+
+errorcode = _FixedDict({v: k for k, v in globals().items() if k.startswith("E") and isinstance(v, int)})
+
+# It reads as the built-in module: <module 'errno'>, no __file__.
+__name__ = "errno"
+del __file__

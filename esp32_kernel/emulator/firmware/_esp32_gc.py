@@ -12,3 +12,7 @@ def mem_free():
 
 def mem_alloc():
     return _builtin.mem_alloc() // 2
+
+# It reads as the built-in module: <module 'gc'>, no __file__.
+__name__ = "gc"
+del __file__

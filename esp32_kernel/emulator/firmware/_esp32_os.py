@@ -32,3 +32,7 @@ def urandom(n):
 
 def dupterm(stream=None, index=0):
     return None
+
+# It reads as the built-in module: <module 'os'>, no __file__.
+__name__ = "os"
+del __file__

@@ -31,6 +31,28 @@ implementation = _Implementation((
 ))
 
 
+# The unix port's, not in v1.24's ESP32 build (ROM level EXTRA_FEATURES leaves them out).
+for _name in ("atexit", "exc_info", "executable", "intern", "getsizeof", "settrace"):
+    globals().pop(_name, None)
+del _name
+
+
 def __getattr__(name):
-    # path, ps1, ps2, tracebacklimit live in the built-in module's state, not its dict.
-    return getattr(_esp32_console._builtin_sys, name)
+    if name == "__set_name__":
+        # The unix port (v1.25+) asks every class attribute for __set_name__; a module
+        # held in a class body (`class C: import sys`, as Thonny's helper does) must not
+        # fail that, and v1.24 never asks.
+        return _no_set_name
+    # path, ps1 and ps2 live in the built-in module's state, not its dict. Nothing else:
+    # v1.24's ESP32 has no sys.tracebacklimit (ROM level EVERYTHING).
+    if name in ("path", "ps1", "ps2"):
+        return getattr(_esp32_console._builtin_sys, name)
+    raise AttributeError("'module' object has no attribute '%s'" % name)
+
+def _no_set_name(owner, name):
+    pass
+
+
+# It reads as the built-in module: <module 'sys'>, no __file__.
+__name__ = "sys"
+del __file__

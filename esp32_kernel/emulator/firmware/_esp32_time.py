@@ -63,3 +63,7 @@ def sleep_us(us):
         _esp32_bench.wait(us // 1000)
         us %= 1000
     _builtin.sleep_us(us)
+
+# It reads as the built-in module: <module 'time'>, no __file__.
+__name__ = "time"
+del __file__
