@@ -20,6 +20,8 @@ SCRIPTS = [
     ("live data: records to plots (issue 4)", "bench_live.py", ["--minutes", "1"]),
     ("emulator: memory, idle CPU, bench round trip (issue 3)", "bench_emulator.py", []),
     ("a class: 30 kernels streaming at once", "bench_load.py", []),
+    ("WebREPL: cells over ws:// beside socket://", "bench_webrepl.py", []),
+    ("flashing: esptool on the emulated ROM bootloader", "bench_flash.py", []),
 ]
 
 

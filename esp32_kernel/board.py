@@ -14,7 +14,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from .link import protocol
+from .link.links import open_link
 from .link.serial_link import DEFAULT_BAUD, LinkError, SerialLink
+from .link.webrepl_link import PasswordNeeded, PasswordRefused, Secret, WebReplLink
 
 OutputCallback = Callable[[str, bytes], None]  # ("stdout" | "stderr", data)
 
@@ -31,6 +33,10 @@ class BoardError(Exception):
 
 class BoardBusy(BoardError):
     """The board is running other code; nothing was sent."""
+
+
+class AccessDenied(BoardError):
+    """The board's WebREPL refused the password (or none was given); the message says what to do."""
 
 
 class CodeRejected(BoardError):
@@ -102,8 +108,10 @@ class Board:
         on_unsolicited: Callable[[bytes], None] | None = None,
         on_lost: Callable[[str], None] | None = None,
         setup: str | None = None,
+        password: Secret | None = None,
     ) -> None:
         self.port = port
+        self.password = password  # for a WebREPL link (ws://); a Secret never shows its value
         self.baud = baud
         self.setup = setup  # code run after each connect and reboot, before anything else
         self._needs_setup = setup is not None
@@ -113,12 +121,14 @@ class Board:
         self._repl = protocol.RawRepl()
         self._lock = threading.Lock()
         self._ready = threading.Condition(self._lock)
-        self._link: SerialLink | None = None
+        self._link: SerialLink | WebReplLink | None = None
         self._running: Execution | None = None
         self.lost: str | None = None
         self.loss_reported = False
         self._boot_tail = b""  # the last bytes a rebooting board printed
         self._heard: bytes | None = None  # what the port said while we connected
+        # takes what it serves out of running code's stdout (mount.py: %mount's requests)
+        self.stdout_filter: Callable[[bytes], bytes] | None = None
 
     # Connection -------------------------------------------------------------------------
 
@@ -129,7 +139,9 @@ class Board:
         self._needs_setup = self.setup is not None
         self._repl = protocol.RawRepl()
         try:
-            self._link = SerialLink(self.port, self.baud, on_data=self._on_data, on_lost=self._on_link_lost)
+            self._link = open_link(self.port, self.baud, self.password, on_data=self._on_data, on_lost=self._on_link_lost)
+        except (PasswordRefused, PasswordNeeded) as e:
+            raise AccessDenied(str(e)) from None
         except LinkError as e:
             raise BoardError(str(e)) from e
         try:
@@ -384,7 +396,10 @@ class Board:
         active = running is not None and not running.done.is_set()
         match event:
             case protocol.Stdout(data) if active:
-                running._output("stdout", data)
+                if self.stdout_filter is not None:
+                    data = self.stdout_filter(data)
+                if data:
+                    running._output("stdout", data)
             case protocol.Stderr(data) if active:
                 running._output("stderr", data)
             case protocol.Done() if active:

@@ -12,25 +12,35 @@ import asyncio
 import contextlib
 import functools
 import inspect
+import logging
 import sys
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass
+from contextvars import ContextVar, copy_context
+from dataclasses import dataclass, field
 
+from IPython.core.error import StdinNotImplementedError
 from ipykernel.ipkernel import IPythonKernel
 
-from . import __version__
-from .board import Board, BoardError, Execution, parse_exception
+from . import __version__, redaction
+from .board import AccessDenied, Board, BoardError, Execution, parse_exception
 from .cells import is_device_cell, is_device_only, route_cell, with_result
 from .completion import DeviceCompleter
 from .config import ConfigError, resolve_target
 from .host import HostBoard
 from .labcomm import LabComm
 from .live.frames import Frame, OutputDemux, result_text
-from .session import BoardSession
+from .link.webrepl_link import Secret
+from .session import PASSWORD_ENV, BoardSession
 
 CONNECT_TIMEOUT = 30.0  # the first cell waits this long for the start-up connection
 UNSOLICITED_LIMIT = 64 * 1024  # what the board prints between cells, kept for the next cell
+# Requests answered at once while a device cell runs, instead of queued behind it: they need
+# nothing from the board (completion answers from the stubs and the last namespace seen).
+ANSWERED_WHILE_A_CELL_RUNS = frozenset(
+    {"complete_request", "inspect_request", "is_complete_request", "kernel_info_request", "comm_info_request"}
+)
+_answering_beside_a_cell: ContextVar[bool] = ContextVar("answering_beside_a_cell", default=False)
 
 
 class DeviceException(Exception):
@@ -74,6 +84,7 @@ class _RunningCell:
     task: asyncio.Task  # cancelled by Jupyter's interrupt
     interrupted: bool = False
     done: bool = False  # the board finished it: what it prints now is not this cell's
+    parent: dict = field(default_factory=dict)  # the execute request it belongs to
 
     def send(self, piece: str | Frame | None) -> None:
         self.loop.call_soon_threadsafe(self.feed.put_nowait, piece)
@@ -111,6 +122,8 @@ class ESP32Kernel(IPythonKernel):
         self.frame_handlers: dict[str, Callable[[Frame], None]] = {}  # frame kind → consumer
         self.text_handlers: list[Callable[[str], None]] = []  # the board's plain text (line plots)
         self.completer = DeviceCompleter()
+        redaction.install(self.log)  # the debug log prints messages: password widgets' values too
+        redaction.install(logging.getLogger())
         shell = self.shell
         shell.input_transformer_manager.cleanup_transforms.insert(0, route_cell)
         shell.set_custom_exc((DeviceException,), _show_device_exception)
@@ -120,6 +133,7 @@ class ESP32Kernel(IPythonKernel):
         shell.user_ns["board"] = HostBoard(self)
         self.lab = LabComm.attach(self)  # the lab extension's comm target
         self._connected = threading.Event()
+        self.password_wanted: str | None = None  # a configured WebREPL URL still waiting for its password
         threading.Thread(target=self._connect_at_start, name="connect", daemon=True).start()
 
     @property
@@ -132,12 +146,42 @@ class ESP32Kernel(IPythonKernel):
 
     def _connect_at_start(self) -> None:
         try:
-            message = self.boards.connect_target(resolve_target())
+            target = resolve_target()
+            message = self.boards.connect_target(target)
+        except AccessDenied as e:  # a configured WebREPL: the first device cell asks for its password
+            message = f"Not connected: {e}"
+            self.boards.error = str(e)
+            self.password_wanted = target.port
         except (BoardError, ConfigError, OSError) as e:
             message = f"Not connected: {e}"
             self.boards.error = str(e)
         self.boards.notices.append(message)
         self._connected.set()
+
+    def webrepl_password(self, url: str) -> tuple[Secret, str]:
+        """A WebREPL's password and where it came from: remembered, the environment, or
+        asked for in the front end's password box (never part of a cell, the history or
+        the notebook). Raises BoardError if there is no way to get one."""
+        password, source = self.boards.webrepl_password(url)
+        if password is not None:
+            return password, source
+        try:
+            typed = self.getpass(f"WebREPL password for {url}: ")
+        except StdinNotImplementedError:
+            raise BoardError(
+                f"WebREPL at {url} needs its password and this front end cannot ask for one —"
+                f" set {PASSWORD_ENV} in the kernel's environment"
+            ) from None
+        except (EOFError, KeyboardInterrupt):
+            raise BoardError("no password given; the connection was left as it was") from None
+        return Secret(typed), "typed"
+
+    async def _connect_configured_webrepl(self, url: str) -> None:
+        """The configured WebREPL needs a password: ask for it (this cell's password box)."""
+        password, _ = await asyncio.to_thread(self.webrepl_password, url)
+        message = await asyncio.to_thread(self.boards.connect, url, password=password)
+        self.password_wanted = None
+        self.boards.notices.append(message)
 
     def wait_for_start_up(self, timeout: float = CONNECT_TIMEOUT) -> None:
         """Block until the start-up connection has landed (or failed): magics that look at
@@ -151,6 +195,8 @@ class ESP32Kernel(IPythonKernel):
             return board
         if not self._connected.is_set():
             await asyncio.to_thread(self._connected.wait, CONNECT_TIMEOUT)
+        if self.password_wanted and self.boards.board is None:
+            await self._connect_configured_webrepl(self.password_wanted)
         return await asyncio.to_thread(self.boards.current)
 
     def show_notices(self) -> None:
@@ -165,6 +211,9 @@ class ESP32Kernel(IPythonKernel):
     # Completion and inspection ----------------------------------------------------------
 
     def _device_board(self) -> Board | None:
+        """The board to ask for live names; None beside a running cell (its link is the cell's)."""
+        if _answering_beside_a_cell.get():
+            return None
         board = self.boards.board
         return board if board is not None and board.connected else None
 
@@ -181,6 +230,54 @@ class ESP32Kernel(IPythonKernel):
         text = await asyncio.to_thread(self.completer.inspect, self._device_board(), code, cursor_pos)
         return {"status": "ok", "found": text is not None, "data": {"text/plain": text} if text else {}, "metadata": {}}
 
+    async def shell_main(self, subshell_id, msg):
+        """ipykernel handles one shell request at a time: while a device cell runs, the
+        requests that need nothing from the board are answered beside it instead."""
+        if subshell_id is None and self._running is not None:
+            header = self._header_of(msg)
+            if header.get("msg_type") in ANSWERED_WHILE_A_CELL_RUNS:
+                await self._answer_beside_the_cell(msg, {"header": header})
+                return
+        await super().shell_main(subshell_id, msg)
+
+    def _header_of(self, msg) -> dict:
+        try:
+            _, frames = self.session.feed_identities(msg, copy=False)
+            return self.session.deserialize(frames, content=False, copy=False)["header"]
+        except Exception:  # left to ipykernel, which logs bad messages
+            return {}
+
+    async def _answer_beside_the_cell(self, msg, request: dict) -> None:
+        """As ipykernel answers comm messages during an async cell (its own context, the
+        cell's parent restored after), with busy/idle for this request, then busy again for
+        the cell: front ends show the kernel's state from the latest status message."""
+        cell_parent = self.get_parent("shell")
+        cell_ident = self._get_shell_context_var(self._shell_parent_ident)
+        context = copy_context()
+        context.run(_answering_beside_a_cell.set, True)
+        self._publish_status("busy", "shell", parent=request)
+        try:
+            await asyncio.create_task(self.dispatch_shell(msg, None, concurrent=True), context=context)
+        finally:
+            self.set_parent(cell_ident, cell_parent, channel="shell")
+            self._publish_status("idle", "shell", parent=request)
+            self._busy_again_for_the_cell()
+
+    async def dispatch_control(self, msg):
+        """Control requests (JupyterLab creates subshells for widget comms on every page
+        load) end with an idle status too: the running cell's busy follows it."""
+        await super().dispatch_control(msg)
+        cell = self._running
+        if cell is not None:
+            cell.loop.call_soon_threadsafe(self._busy_again_for_the_cell)
+
+    def _busy_again_for_the_cell(self) -> None:
+        """Status busy for the device cell running now, if any (on the event loop, where the
+        cell's own idle is sent after it has ended: never a busy after that idle)."""
+        cell = self._running
+        if cell is not None and not cell.done:
+            self._publish_status("busy", "shell", parent=cell.parent)
+
     # Device cells -----------------------------------------------------------------------
 
     async def do_execute(self, code, silent, store_history=True, user_expressions=None, allow_stdin=False, **kwargs):
@@ -192,6 +289,7 @@ class ESP32Kernel(IPythonKernel):
         count = shell.execution_count
         if store_history:
             shell.history_manager.store_inputs(count, code)
+        self._allow_stdin = allow_stdin  # as IPythonKernel.do_execute: a password box needs it
         shell.events.trigger("pre_execute")
         task = asyncio.ensure_future(self.run_device_code(code))
         on_main_thread = threading.current_thread() is threading.main_thread()
@@ -230,7 +328,9 @@ class ESP32Kernel(IPythonKernel):
             self.show_notices()
             raise board_problem("NoBoard", str(e)) from None
         self.show_notices()
-        cell = _RunningCell(asyncio.get_running_loop(), asyncio.Queue(), asyncio.current_task())
+        self.completer.note_cell(source)
+        loop, task = asyncio.get_running_loop(), asyncio.current_task()
+        cell = _RunningCell(loop, asyncio.Queue(), task, parent=self.get_parent("shell"))
 
         def on_output(stream: str, data: bytes) -> None:
             if stream == "stdout":  # stderr is the traceback, which the execution keeps
@@ -286,6 +386,7 @@ class ESP32Kernel(IPythonKernel):
         if execution.lost:
             raise board_problem("LinkLost", f"{execution.lost}. The kernel is still running; it reconnects when the board is back.")
         if execution.rebooted:
+            self.completer.forget_board_state()
             raise board_problem(
                 "BoardReset",
                 f"the board rebooted during this cell ({execution.rebooted}); it is back at its prompt"

@@ -7,15 +7,18 @@ should treat as "no modem lines"). One client at a time, as a serial port.
 Start it from the command line::
 
     python -m esp32_kernel.emulator [--port 0] [--host 127.0.0.1] [--baud N]
-                                    [--board-dir DIR] [--pty] [--exit-with-parent]
+                                    [--board-dir DIR] [--pty] [--rfc2217] [--exit-with-parent]
 
 It prints, flushed, one line per endpoint, the board's URL first::
 
     esp32-kernel emulator: socket://127.0.0.1:PORT
     esp32-kernel emulator pty: /dev/pts/N                 (with --pty)
+    esp32-kernel emulator rfc2217: rfc2217://127.0.0.1:PORT (with --rfc2217: DTR/RTS reach EN and GPIO0)
     esp32-kernel emulator control: tcp://127.0.0.1:PORT
 
-or from Python: ``launch()`` returns an ``EmulatorProcess``.
+or from Python: ``launch()`` returns an ``EmulatorProcess``. The board's files are a LittleFS
+on its flash image: ``python -m esp32_kernel.emulator files DIR ls|get|put|rm …`` reaches them
+from the host (flash_files.py, files_cli.py).
 
 The control channel (for tests, the bench and fault injection) takes one command per line
 and answers each with one JSON object per line, ``{"ok": true, ...}`` or
@@ -25,6 +28,9 @@ and answers each with one JSON object per line, ``{"ok": true, ...}`` or
   ``repl_mode`` ("raw"/"friendly"), ``reset_cause``, ``client`` ("host:port" or null),
   ``board_dir``, ``baud``;
 - ``hard_reset``: reset the board as its EN pin does (ROM boot log, friendly REPL);
+- ``download``: reset it with GPIO0 low: the ROM's serial bootloader, for esptool
+  (rom_bootloader.py; status's ``download_mode``). A reset boots from the flash image
+  (flash_boot.py, esp_image.py): without a valid bootloader and app it loops (``boot_failed``);
 - ``drop_client``: close the client's connection, as pulling the cable does;
 - the bench's commands (bench.py; README-section.md lists them): ``set_pin 4 0``,
   ``set_source 34 sine 1.65 1 2``, ``press 0``, ``add_ap SSID PASSWORD``…, and ``events``,

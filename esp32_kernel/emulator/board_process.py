@@ -247,7 +247,7 @@ class BoardProcess:
                     replies.append(reply)
             elif line == b"started":
                 self._firmware_started = True
-            elif line in (b"hard_reset", b"soft_reset", b"deepsleep_reset"):
+            elif line in (b"hard_reset", b"soft_reset", b"deepsleep_reset", b"panic_reset"):
                 self._on_reset_request(self, line.decode().removesuffix("_reset"))
         if replies:
             self._write_to(self._replies, b"".join(replies))

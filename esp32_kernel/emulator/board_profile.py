@@ -32,6 +32,9 @@ class BoardProfile:
     aliases: tuple = ()
     firmware: str = "ESP32_GENERIC"
     xtal_mhz: int = 40  # the ROM prints at 115200 × xtal/40 baud: 74880 on 26 MHz boards
+    # Firmware built with MICROPY_PY_DEFLATE_COMPRESS (stock v1.24 ESP32 builds are not):
+    # deflate.DeflateIO can write, so downloads can be compressed on the board.
+    deflate_compress: bool = False
     path: Path | None = None
 
     @property
@@ -47,6 +50,7 @@ class BoardProfile:
             "id": self.id, "name": self.name, "description": self.description, "machine": self.machine,
             "flash_size": self.flash_size, "psram": self.psram, "leds": list(self.leds), "buttons": list(self.buttons),
             "labels": dict(self.labels), "unavailable_gpios": list(self.unavailable_gpios), "xtal_mhz": self.xtal_mhz,
+            "deflate_compress": self.deflate_compress,
         }  # fmt: skip
 
 
@@ -75,8 +79,18 @@ def load(name: str | None = None) -> BoardProfile:
         flash_size=int(data["flash_size"]), psram=int(data.get("psram", 0)),
         leds=tuple(data.get("leds", ())), buttons=tuple(data.get("buttons", ())), labels=dict(data.get("labels", {})),
         unavailable_gpios=tuple(data.get("unavailable_gpios", ())), aliases=tuple(data.get("aliases", ())),
-        firmware=data.get("firmware", "ESP32_GENERIC"), xtal_mhz=int(data.get("xtal_mhz", 40)), path=path.resolve(),
+        firmware=data.get("firmware", "ESP32_GENERIC"), xtal_mhz=int(data.get("xtal_mhz", 40)),
+        deflate_compress=bool(data.get("deflate_compress", False)), path=path.resolve(),
     )  # fmt: skip
+
+
+def write_variant(path: Path, base: str | None = None, **changes) -> Path:
+    """Write a profile to `path`: the board `base` with `changes` (e.g. xtal_mhz=26,
+    deflate_compress=True), for an emulator started with board=str(path)."""
+    data = json.loads(load(base).path.read_text())
+    data.update(id=Path(path).stem, aliases=[], **changes)
+    Path(path).write_text(json.dumps(data, indent=2))
+    return Path(path)
 
 
 def partition_table(flash_size: int) -> list[tuple[int, int, int, int, str]]:

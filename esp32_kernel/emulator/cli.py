@@ -16,6 +16,7 @@ from .supervisor import Supervisor
 
 ANNOUNCE_URL = "esp32-kernel emulator: "
 ANNOUNCE_PTY = "esp32-kernel emulator pty: "
+ANNOUNCE_RFC2217 = "esp32-kernel emulator rfc2217: "
 ANNOUNCE_CONTROL = "esp32-kernel emulator control: "
 
 
@@ -28,9 +29,11 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--port", type=int, default=0, help="TCP port to serve the board on (0, the default: a free one)")
     parser.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
     parser.add_argument("--baud", type=int, default=None, help="pace the link as a UART of this speed (default: unpaced)")
-    parser.add_argument("--board-dir", type=Path, default=None, help="the folder that is the board's / (default: Jupyter data dir/esp32-kernel/boards/default)")
+    parser.add_argument("--board-dir", type=Path, default=None, help="the folder holding the board's flash, whose LittleFS is the board's / (see `files`; default: Jupyter data dir/esp32-kernel/boards/default)")
     parser.add_argument("--board", default=None, help="the board profile: " + ", ".join(board_profile.available()) + " (default esp32-devkitc), or a profile's JSON file")
     parser.add_argument("--pty", action="store_true", help="also serve the board on a pseudo-terminal (POSIX)")
+    parser.add_argument("--rfc2217", action="store_true", help="also serve the board over RFC 2217, whose DTR/RTS reset it as a board's auto-reset circuit does (esptool)")
+    parser.add_argument("--webrepl-port", type=int, default=None, help="serve the board's WebREPL on this TCP port instead of the one webrepl.start() asks for (0: a free one; the control channel's status tells it)")
     parser.add_argument("--exit-with-parent", action="store_true", help="exit when standard input closes (the parent holds its other end)")
     return parser
 
@@ -39,6 +42,10 @@ def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     if argv[:1] == ["bench"]:
         raise SystemExit(bench_main(argv[1:]))  # the package entry point ignores return values
+    if argv[:1] == ["files"]:
+        from .files_cli import files_main
+
+        raise SystemExit(files_main(argv[1:]))
     args = _parser().parse_args(argv)
     if args.baud is not None and args.baud <= 0:
         _parser().error(f"--baud must be a positive number, not {args.baud}")
@@ -53,7 +60,8 @@ async def _serve(args: argparse.Namespace) -> int:
     try:
         supervisor = Supervisor(
             board_dir=args.board_dir or default_board_dir(), baud=args.baud,
-            host=args.host, port=args.port, with_pty=args.pty, board=args.board,
+            host=args.host, port=args.port, with_pty=args.pty, board=args.board, webrepl_port=args.webrepl_port,
+            with_rfc2217=args.rfc2217,
         )  # fmt: skip
         endpoints = await supervisor.start()
     except (OSError, RuntimeError, ValueError) as error:
@@ -66,6 +74,8 @@ async def _serve(args: argparse.Namespace) -> int:
     print(ANNOUNCE_URL + endpoints.url)
     if endpoints.pty_path:
         print(ANNOUNCE_PTY + endpoints.pty_path)
+    if endpoints.rfc2217_url:
+        print(ANNOUNCE_RFC2217 + endpoints.rfc2217_url)
     print(ANNOUNCE_CONTROL + endpoints.control, flush=True)
     if args.exit_with_parent:
         _stop_when_stdin_closes(loop, supervisor)

@@ -10,6 +10,17 @@ SW_CPU_RESET = b"0xc (SW_CPU_RESET)"
 DEEPSLEEP_RESET = b"0x5 (DEEPSLEEP_RESET)"
 
 
+# GPIO 6-11 carry the SPI flash: machine.Pin(6..11, mode) turns one into a GPIO, the next
+# instruction fetched from flash reads garbage, and the chip panics and reboots.
+FLASH_PINS_PANIC = (
+    b"Guru Meditation Error: Core  1 panic'ed (IllegalInstruction). Exception was unhandled.\r\n"
+    b"\r\n"
+    b"Backtrace: 0x400d3a5e:0x3ffbf1c0 |<-CORRUPTED\r\n"
+    b"\r\n"
+    b"Rebooting...\r\n"
+)
+
+
 def task_wdt_panic(uptime_ms: int) -> bytes:
     """What ESP-IDF prints when machine.WDT is not fed in time (it panics, then reboots)."""
     lines = [

@@ -14,7 +14,7 @@ import time
 from pathlib import Path
 
 from .board_folder import default_board_dir
-from .cli import ANNOUNCE_CONTROL, ANNOUNCE_PTY, ANNOUNCE_URL
+from .cli import ANNOUNCE_CONTROL, ANNOUNCE_PTY, ANNOUNCE_RFC2217, ANNOUNCE_URL
 
 
 class EmulatorError(RuntimeError):
@@ -26,6 +26,8 @@ class EmulatorProcess:
 
     Made by launch(). stop() ends it cleanly; kill() ends it at once, as a link that goes away.
     """
+
+    rfc2217_url: str | None = None  # rfc2217://HOST:PORT when launched with rfc2217=True
 
     def __init__(self, popen: subprocess.Popen, stderr_file, url: str, control: str, pty_path: str | None, board_dir: Path):
         self._popen = popen
@@ -91,6 +93,15 @@ class EmulatorProcess:
 
     def drop_client(self) -> bool:
         return self.control("drop_client")["dropped"]
+
+    def enter_download_mode(self) -> bool:
+        """Reset with GPIO0 low (BOOT held while EN is pressed): the ROM's serial bootloader,
+        which esptool talks to (rom_bootloader.py). hard_reset() boots from flash again."""
+        return self.control("download")["download"]
+
+    def webrepl_url(self) -> str | None:
+        """Where the board's WebREPL listens (ws://HOST:PORT), None until webrepl.start() ran."""
+        return self.status().get("webrepl")
 
     def line_noise(self, count: int) -> int:
         """Send the client `count` random bytes, as line noise; how many were sent."""
@@ -168,7 +179,7 @@ class EmulatorProcess:
 
 def launch(
     board_dir: str | os.PathLike | None = None, baud: int | None = None, pty: bool = False, timeout: float = 10.0,
-    board: str | None = None,
+    board: str | None = None, webrepl_port: int | None = None, rfc2217: bool = False,
 ) -> EmulatorProcess:
     """Start an emulator in its own session, tied to this process's life, and wait for its URL.
 
@@ -183,11 +194,15 @@ def launch(
         command.append("--pty")
     if board is not None:
         command += ["--board", board]
+    if rfc2217:  # the board's UART over RFC 2217 as well: DTR/RTS reach its EN and GPIO0
+        command.append("--rfc2217")
+    if webrepl_port is not None:  # 0: a free port, so many emulated boards share one host
+        command += ["--webrepl-port", str(webrepl_port)]
     stderr_file = tempfile.TemporaryFile()
     popen = subprocess.Popen(
         command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=stderr_file, start_new_session=True,
     )  # fmt: skip
-    wanted = [ANNOUNCE_URL] + ([ANNOUNCE_PTY] if pty else []) + [ANNOUNCE_CONTROL]
+    wanted = [ANNOUNCE_URL] + ([ANNOUNCE_PTY] if pty else []) + ([ANNOUNCE_RFC2217] if rfc2217 else []) + [ANNOUNCE_CONTROL]
     try:
         announced = _read_announcements(popen, wanted, timeout)
     except EmulatorError as error:
@@ -197,9 +212,11 @@ def launch(
         stderr = stderr_file.read().decode(errors="replace").strip()
         raise EmulatorError(f"{error}; command: {' '.join(command)}" + (f"; its stderr:\n{stderr}" if stderr else "")) from None
     popen.stdout.close()  # nothing more is printed there
-    return EmulatorProcess(
+    emulator = EmulatorProcess(
         popen, stderr_file, announced[ANNOUNCE_URL], announced[ANNOUNCE_CONTROL], announced.get(ANNOUNCE_PTY), board_dir,
     )  # fmt: skip
+    emulator.rfc2217_url = announced.get(ANNOUNCE_RFC2217)
+    return emulator
 
 
 def _read_announcements(popen: subprocess.Popen, wanted: list[str], timeout: float) -> dict[str, str]:

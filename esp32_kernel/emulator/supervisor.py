@@ -23,15 +23,19 @@ import json
 import logging
 import os
 import pty
+import socket
 import tty
 from dataclasses import dataclass
 from pathlib import Path
 
-from . import board_folder, board_profile, esp32_texts, storage
+from . import board_folder, board_profile, esp32_texts, flash_boot, storage
 from .bench import Bench, BenchError
 from .board_process import BoardProcess, find_micropython, heap_size_option, micropython_banner
 from .console_shaper import ConsoleShaper, ReplMode
+from .rfc2217_link import Rfc2217Client, auto_reset_pins
+from .rom_bootloader import RomBootloader
 from .uart import DirectLine, UartLine
+from .webrepl_server import WebReplSession
 
 log = logging.getLogger(__name__)
 
@@ -44,6 +48,9 @@ EXT0_WAKE, EXT1_WAKE, TOUCHPAD_WAKE = 2, 3, 5
 _PUMP_CODE = b"__import__('_esp32_bench').pump()\x04"
 # A subscriber to the event stream that reads slower than this many buffered bytes is dropped.
 _EVENT_BACKLOG_LIMIT = 4 * 1024 * 1024
+# Board output waiting for a slow pty reader, as a host's tty layer buffers a USB serial
+# port's input (Linux: 640 KiB); beyond it (nobody reading) bytes are lost, as a UART's are.
+_PTY_BACKLOG_LIMIT = 640 * 1024
 
 # Two Ctrl-C bytes this close together are one interrupt: a second SIGINT before the first
 # is handled makes the unix port exit, where a board just interrupts once.
@@ -53,6 +60,8 @@ _QUICK_CRASH_S = 1.0
 _MAX_RESTART_DELAY_S = 5.0
 _REFUSAL_DELAY_S = 0.3  # a refused client that sends nothing is told why after this
 _REFUSED_LINGER_S = 2.0  # and gets this long to read it and hang up
+_EN_RC_DELAY_S = 0.1  # EN's RC delay (see set_modem_lines): the chip starts and latches GPIO0 this long after EN rises
+_BOOT_RETRY_S = 1.0  # a chip with no valid firmware resets about this often (its watchdog, or the bootloader)
 
 
 def busy_message(peer: str) -> bytes:
@@ -67,18 +76,26 @@ class Endpoints:
     url: str
     control: str
     pty_path: str | None
+    rfc2217_url: str | None = None
 
 
 class Supervisor:
     def __init__(
         self, board_dir: Path, baud: int | None = None, host: str = "127.0.0.1", port: int = 0, with_pty: bool = False,
-        board: str | None = None,
+        board: str | None = None, webrepl_port: int | None = None, with_rfc2217: bool = False,
     ):  # fmt: skip
         self.profile = board_profile.load(board)
-        self.board_dir = board_folder.prepare_board_dir(board_dir)
+        self.board_dir = board_folder.prepare_board_dir(board_dir, self.profile.flash_size)
         self.nvs = storage.Nvs(self.board_dir)
         self.flash = storage.FlashImage(self.board_dir, self.profile.flash_size)
         self._partitions = board_profile.partition_table(self.profile.flash_size)
+        flash_boot.install_factory_firmware(self.board_dir, self.flash, self._partitions)
+        self._rom: RomBootloader | None = None  # download mode: the boot ROM's serial bootloader owns the UART
+        self._boot_retry: asyncio.TimerHandle | None = None  # a boot that found no valid firmware goes round again
+        self._with_rfc2217 = with_rfc2217  # also serve the UART over RFC 2217, whose DTR/RTS reach EN and GPIO0
+        self._en_low = False  # the auto-reset circuit holds the chip in reset
+        self._strapping: asyncio.TimerHandle | None = None
+        self._modem_lines = (False, False)  # the RFC 2217 client's (DTR, RTS)
         # what wakes the chip from deep sleep besides its timer (esp32.wake_on_*, Pin.irq(wake=…))
         self._sleep_wake = {"ext0": None, "ext1": ((), 0), "touch": False}
         self.baud = baud
@@ -102,6 +119,7 @@ class Supervisor:
         self._client: _ClientProtocol | None = None
         self._pty_master: int | None = None
         self._pty_slave: int | None = None
+        self._pty_backlog = bytearray()  # output the pty's buffer had no room for yet
         self._servers: list[asyncio.AbstractServer] = []
         self._stopped = asyncio.Event()
         # interrupts at an idle REPL: events wait for a pump (a hidden exec) when no code runs
@@ -120,6 +138,16 @@ class Supervisor:
         self._sleeping = False
         self._wake_reason = 0
         self._subscribers: set[asyncio.StreamWriter] = set()
+        # WebREPL (webrepl_server.py): the port the board asked for is served on
+        # webrepl_port instead when one is given (0: a free one), so many boards share a host
+        self._webrepl_port_override = webrepl_port
+        self._webrepl_server: asyncio.AbstractServer | None = None
+        self._webrepl_listener: socket.socket | None = None
+        self._webrepl_board_port: int | None = None
+        self._webrepl_password: bytes | None = None  # None: webrepl.start() has not run since the reset
+        self._webrepl_session: WebReplSession | None = None
+        self._wlan_active = {0: False, 1: False}
+        self._sta_up_at: float | None = None
 
     # -- life cycle
 
@@ -142,11 +170,16 @@ class Supervisor:
         board_server = await self._loop.create_server(lambda: _ClientProtocol(self), self._host, self._port)
         control_server = await asyncio.start_server(self._serve_control, "127.0.0.1", 0)
         self._servers = [board_server, control_server]
+        rfc2217_url = None
+        if self._with_rfc2217:
+            rfc2217_server = await self._loop.create_server(lambda: Rfc2217Client(self), self._host, 0)
+            self._servers.append(rfc2217_server)
+            rfc2217_url = "rfc2217://{}:{}".format(*rfc2217_server.sockets[0].getsockname()[:2])
         pty_path = self._open_pty() if self._with_pty else None
-        self._start_board(ReplMode.FRIENDLY, PWRON_RESET)
+        self._boot(esp32_texts.POWERON_RESET, PWRON_RESET, quiet=True)  # no client hears a power-on
         host, port = board_server.sockets[0].getsockname()[:2]
         control_host, control_port = control_server.sockets[0].getsockname()[:2]
-        return Endpoints(f"socket://{host}:{port}", f"tcp://{control_host}:{control_port}", pty_path)
+        return Endpoints(f"socket://{host}:{port}", f"tcp://{control_host}:{control_port}", pty_path, rfc2217_url)
 
     async def wait_stopped(self) -> None:
         await self._stopped.wait()
@@ -157,6 +190,9 @@ class Supervisor:
     async def close(self) -> None:
         for server in self._servers:
             server.close()
+        if self._webrepl_server is not None:
+            self._webrepl_server.close()
+        self._drop_webrepl_client()
         if self._client is not None:
             self._client.transport.abort()
         board = self._board
@@ -169,6 +205,7 @@ class Supervisor:
                 log.warning("MicroPython (pid %d) did not end after SIGKILL", board.pid)
         if self._pty_master is not None:
             self._loop.remove_reader(self._pty_master)
+            self._loop.remove_writer(self._pty_master)
             os.close(self._pty_master)
             os.close(self._pty_slave)
 
@@ -176,6 +213,7 @@ class Supervisor:
 
     def _start_board(self, mode: ReplMode, reset_cause: int, wake_reason: int = 0) -> None:
         self._booting = True
+        self._reset_requested = None  # a request for a run that is gone (killed, held in reset) is void
         self._sleep_wake = {"ext0": None, "ext1": ((), 0), "touch": False}
         self._sleeping = False
         self._last_reset_cause = reset_cause
@@ -193,6 +231,10 @@ class Supervisor:
     def _reset_chip(self, reset_cause: int) -> None:
         """What a reset clears: timers, pin setup; a hard reset also the WDT and the RTC."""
         self._interrupt_char = 3
+        self._webrepl_password = None  # a reset closes the board's sockets and stops its WiFi
+        self._wlan_active = {0: False, 1: False}  # STA_IF, AP_IF
+        self._sta_up_at = None  # when the station got its IP (a future time while connecting)
+        self._drop_webrepl_client()
         self._pump_active = False
         self._pump_held.clear()
         self._events_pending = False
@@ -215,6 +257,11 @@ class Supervisor:
 
     def hard_reset(self) -> bool:
         """Reset the board as its EN pin (or a power cycle) does; False if it is already resetting."""
+        if self._rom is not None or self._boot_retry is not None:  # EN with GPIO0 high: boot from flash
+            self._stop_boot_retry()
+            self._rom = None
+            self._boot(esp32_texts.POWERON_RESET, PWRON_RESET)
+            return True
         if self._sleeping:  # EN wakes a board from deep sleep as a power-on
             if self._asleep is not None:
                 self._asleep.cancel()
@@ -239,6 +286,12 @@ class Supervisor:
         else:
             self._quick_crashes = 0
         self._booting = True
+        if reset == "download":
+            self._start_rom()
+            return
+        if reset == "held":  # EN is low: the chip stays off until it is released
+            self._board = None
+            return
         if reset == "soft":
             self._board_sends(esp32_texts.SOFT_REBOOT)
             self._start_board(self._shaper.mode, SOFT_RESET)
@@ -246,7 +299,9 @@ class Supervisor:
         if reset == "deepsleep":
             self._go_to_sleep()
             return
-        if reset == "wdt":
+        if reset in ("wdt", "panic"):  # machine.reset_cause() reads ESP_RST_PANIC as WDT_RESET
+            if reset == "panic":
+                self._board_sends(esp32_texts.FLASH_PINS_PANIC)
             self._loop.call_soon(self._hard_restart, esp32_texts.SW_CPU_RESET, WDT_RESET)
             return
         reason = esp32_texts.POWERON_RESET if reset == "power" else esp32_texts.SW_CPU_RESET
@@ -258,11 +313,110 @@ class Supervisor:
         if self._stopped.is_set():
             return
         self._asleep = None
-        boot_log = esp32_texts.rom_boot_log(reason)
-        if self.profile.rom_baud != 115200:
-            boot_log = esp32_texts.misread(boot_log, self.profile.rom_baud)
-        self._board_sends(boot_log)
-        self._start_board(ReplMode.FRIENDLY, cause, wake_reason)
+        self._boot(reason, cause, wake_reason)
+
+    def _boot(self, reason: bytes, cause: int, wake_reason: int = 0, quiet: bool = False) -> None:
+        """Boot from flash (flash_boot.py): MicroPython starts if the bootloader and app are
+        valid; otherwise the chip prints why and resets, round and round, as a real one does."""
+        self._boot_retry = None
+        result = flash_boot.boot(self.flash, reason)
+        if not quiet:
+            boot_log = result.rom_log
+            if self.profile.rom_baud != 115200:
+                boot_log = esp32_texts.misread(boot_log, self.profile.rom_baud)
+            self._board_sends(boot_log + result.bootloader_log)
+        if result.ok:
+            self._start_board(ReplMode.FRIENDLY, cause, wake_reason)
+            return
+        self._board = None
+        self._booting = True
+        self._reset_chip(cause)
+        self._publish({"event": "boot_failed", "log": (result.rom_log + result.bootloader_log).decode(errors="replace")})
+        self._boot_retry = self._loop.call_later(_BOOT_RETRY_S, self._hard_restart, result.retry_reason, HARD_RESET)
+
+    def _stop_boot_retry(self) -> None:
+        if self._boot_retry is not None:
+            self._boot_retry.cancel()
+            self._boot_retry = None
+
+    # -- download mode: GPIO0 low at reset (rom_bootloader.py)
+
+    def enter_download_mode(self) -> bool:
+        """Reset with GPIO0 held low (BOOT held while EN is pressed, or esptool's DTR/RTS
+        dance): the ROM's serial bootloader takes the UART instead of MicroPython."""
+        self._stop_boot_retry()
+        if self._asleep is not None:
+            self._asleep.cancel()
+            self._asleep = None
+        board = self._board
+        if board is not None and board.alive:
+            self._reset_requested = "download"
+            board.kill()  # _board_exited starts the ROM
+            return True
+        self._start_rom()
+        return True
+
+    def _start_rom(self) -> None:
+        self._board = None
+        self._reset_requested = None
+        self._sleeping = False
+        self._booting = True
+        self._held_input.clear()
+        self._reset_chip(PWRON_RESET)
+        self._rom = RomBootloader(self.flash, self._unique_id, xtal_mhz=self.profile.xtal_mhz, on_run_user_code=self._rom_runs_app)
+        greeting = flash_boot.download_mode_log(esp32_texts.POWERON_RESET)
+        if self.profile.rom_baud != 115200:  # printed at the crystal's rate, before any auto-baud
+            greeting = esp32_texts.misread(greeting, self.profile.rom_baud)
+        self._board_sends(greeting)
+        self._publish({"event": "download_mode"})
+
+    def set_modem_lines(self, dtr: bool, rts: bool) -> None:
+        """An RFC 2217 client's DTR/RTS, through the board's auto-reset circuit to EN and GPIO0.
+
+        A USB bridge switches the two lines microseconds apart, well within EN's RC delay, so
+        the chip latches GPIO0 as the lines stand after both changed. Over RFC 2217 each change
+        is a round trip (~50 ms with pyserial), so the chip here latches GPIO0 at the first
+        change after EN rose, or _EN_RC_DELAY_S after it if none follows."""
+        en_low, _ = auto_reset_pins(dtr, rts)
+        self._modem_lines = (dtr, rts)
+        was_low, self._en_low = self._en_low, en_low
+        if self._strapping is not None:  # EN rose a moment ago: the chip starts now
+            self._strapping.cancel()
+            self._strapping = None
+            if not en_low:
+                self._released_from_reset()
+                return
+        if en_low and not was_low:  # EN pulled low: the chip stops, in reset
+            self._stop_boot_retry()
+            self._rom = None
+            board = self._board
+            if board is not None and board.alive:
+                self._reset_requested = "held"
+                board.kill()
+            else:
+                self._board = None
+        elif was_low and not en_low:
+            self._strapping = self._loop.call_later(_EN_RC_DELAY_S, self._released_from_reset)
+
+    def _released_from_reset(self) -> None:
+        self._strapping = None
+        if self._stopped.is_set() or self._en_low:
+            return
+        _, gpio0_low = auto_reset_pins(*self._modem_lines)
+        if gpio0_low:
+            self._start_rom()
+        else:
+            self._boot(esp32_texts.POWERON_RESET, PWRON_RESET)
+
+    def _rom_runs_app(self) -> None:
+        """The client told the ROM to run the app in flash (esptool's FLASH_END/RUN_USER_CODE)."""
+        self._loop.call_soon(self._leave_rom, esp32_texts.SW_CPU_RESET, HARD_RESET)
+
+    def _leave_rom(self, reason: bytes, cause: int) -> None:
+        if self._rom is None or self._stopped.is_set():
+            return
+        self._rom = None
+        self._boot(reason, cause)
 
     def _go_to_sleep(self) -> None:
         """machine.deepsleep(): the chip is off until its timer (or EN) wakes it."""
@@ -316,13 +470,40 @@ class Supervisor:
         self._to_client_line.write(data)
 
     def _client_receives(self, data: bytes) -> None:
+        if self._webrepl_session is not None:  # dupterm: the board's output goes to both
+            self._webrepl_session.send(data)
         if self._client is not None:
-            self._client.transport.write(data)
+            self._client.send(data)
         elif self._pty_master is not None:
-            try:
-                os.write(self._pty_master, data)
-            except OSError:  # nobody reads the pty and its buffer is full: the bytes are lost
-                pass
+            self._write_pty(data)
+
+    def _write_pty(self, data: bytes) -> None:
+        """Hand output to the pty; what its buffer cannot take yet waits (a slow reader such
+        as pyboard.py loses nothing), up to _PTY_BACKLOG_LIMIT."""
+        if self._pty_backlog:
+            if len(self._pty_backlog) + len(data) <= _PTY_BACKLOG_LIMIT:
+                self._pty_backlog += data
+            return
+        try:
+            written = os.write(self._pty_master, data)
+        except BlockingIOError:
+            written = 0
+        except OSError:
+            return
+        if written < len(data):
+            self._pty_backlog += data[written : written + _PTY_BACKLOG_LIMIT]
+            self._loop.add_writer(self._pty_master, self._flush_pty)
+
+    def _flush_pty(self) -> None:
+        try:
+            written = os.write(self._pty_master, self._pty_backlog)
+        except BlockingIOError:
+            return
+        except OSError:
+            written = len(self._pty_backlog)
+        del self._pty_backlog[:written]
+        if not self._pty_backlog:
+            self._loop.remove_writer(self._pty_master)
 
     # -- client → board
 
@@ -330,6 +511,9 @@ class Supervisor:
         self._to_board_line.write(data)
 
     def _board_receives(self, data: bytes) -> None:
+        if self._rom is not None:
+            self._board_sends(self._rom.receive(data))
+            return
         char = self._interrupt_char
         if not 0 <= char <= 255:  # kbd_intr(-1): every byte is data for the code
             self._to_board(data)
@@ -581,15 +765,7 @@ class Supervisor:
     def _chip_nvs_erase(self, ns_hex: str, key_hex: str) -> int:
         return self.nvs.erase(_unhex(ns_hex), _unhex(key_hex))
 
-    def _chip_flash_read(self, offset: str, length: str) -> str:
-        return self.flash.read(int(offset), int(length)).hex()
-
-    def _chip_flash_write(self, offset: str, data: str) -> None:
-        self.flash.write(int(offset), bytes.fromhex(data))
-
-    def _chip_flash_erase(self, offset: str, length: str) -> None:
-        self.flash.erase(int(offset), int(length))
-
+    # (the board reads and writes the flash image itself: firmware/_esp32_flash.py)
     def _chip_flash_size(self) -> int:
         return self.flash.size
 
@@ -651,6 +827,105 @@ class Supervisor:
         if self._client is None:  # the TCP client, when there is one, owns the board
             self._client_sends(data)
 
+    # -- WebREPL (webrepl_server.py): the board's webrepl.start() and WiFi say when it is reachable
+
+    def _chip_webrepl_start(self, port: str, password_hex: str) -> str | None:
+        """Listen for WebREPL clients; an error text (nothing logged: the request holds the
+        password) if the port cannot be had."""
+        board_port = int(port)
+        if self._webrepl_listener is None or board_port != self._webrepl_board_port:
+            if self._webrepl_server is not None:
+                self._webrepl_server.close()
+                self._webrepl_server = None
+            elif self._webrepl_listener is not None:
+                self._webrepl_listener.close()
+            serve_on = board_port if self._webrepl_port_override is None else self._webrepl_port_override
+            listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+            listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            try:
+                listener.bind((self._host, serve_on))
+                listener.listen(1)
+            except OSError as error:
+                listener.close()
+                return f"[Errno 112] EADDRINUSE (the emulator could not listen on {self._host}:{serve_on}: {error.strerror})"
+            listener.setblocking(False)
+            self._webrepl_listener = listener
+            self._webrepl_board_port = board_port
+            self._loop.create_task(self._serve_webrepl(listener))
+        self._webrepl_password = _unhex(password_hex).encode()
+        self._publish({"event": "webrepl", "url": self._webrepl_url()})
+        return None
+
+    async def _serve_webrepl(self, listener: socket.socket) -> None:
+        server = await self._loop.create_server(lambda: WebReplSession(self), sock=listener)
+        if listener is self._webrepl_listener:
+            self._webrepl_server = server
+        else:  # restarted on another port meanwhile
+            server.close()
+
+    def _webrepl_url(self) -> str | None:
+        listener = self._webrepl_listener
+        if listener is None or listener.fileno() < 0:
+            return None
+        host, port = listener.getsockname()[:2]
+        return f"ws://{host}:{port}"
+
+    def _chip_webrepl_stop(self) -> None:
+        self._webrepl_password = None
+        self._drop_webrepl_client()
+
+    def _chip_wlan_active(self, interface: str, on: str) -> None:
+        self._wlan_active[int(interface)] = on == "1"
+        if interface == "0" and on != "1":
+            self._sta_up_at = None
+        self._drop_unreachable_webrepl()
+
+    def _chip_wifi_connect(self, ssid_hex: str, password_hex: str) -> list:
+        """The bench decides a station's connect; noted here, since a connected station
+        makes the WebREPL reachable. (Not logged: the request holds the WiFi password.)"""
+        outcome = self.bench.board_request(["wifi_connect", ssid_hex, password_hex])
+        self._sta_up_at = self._loop.time() + outcome[1] if outcome[0] == 1010 else None  # STAT_GOT_IP
+        self._drop_unreachable_webrepl()
+        return outcome
+
+    def _chip_wlan_disconnected(self) -> None:
+        self._sta_up_at = None
+        self._drop_unreachable_webrepl()
+
+    def _wifi_up(self) -> bool:
+        """As on a board: the WebREPL is reachable through an active access point or a
+        station that has its IP."""
+        station = self._wlan_active[0] and self._sta_up_at is not None and self._loop.time() >= self._sta_up_at
+        return self._wlan_active[1] or station
+
+    def _drop_unreachable_webrepl(self) -> None:
+        if not self._wifi_up():
+            self._drop_webrepl_client()
+
+    def webrepl_password(self) -> bytes | None:
+        return self._webrepl_password if self._wifi_up() else None
+
+    def webrepl_attach(self, session: WebReplSession) -> bool:
+        if self._webrepl_session is not None:
+            return False
+        self._webrepl_session = session
+        return True
+
+    def webrepl_detach(self, session: WebReplSession) -> None:
+        if session is self._webrepl_session:
+            self._webrepl_session = None
+
+    def webrepl_input(self, data: bytes) -> None:
+        self._client_sends(data)
+
+    def console_note(self, text: bytes) -> None:
+        self._board_sends(text)
+
+    def _drop_webrepl_client(self) -> None:
+        session, self._webrepl_session = self._webrepl_session, None
+        if session is not None:
+            session.close()
+
     # -- control channel
 
     def status(self) -> dict:
@@ -671,6 +946,11 @@ class Supervisor:
             "wdt": self._wdt is not None,
             "board": self.profile.id,
             "board_name": self.profile.name,
+            "download_mode": self._rom is not None,
+            "stub_flasher": self._rom is not None and self._rom.stub,
+            "boot_failed": self._boot_retry is not None,
+            "webrepl": self._webrepl_url() if self._webrepl_password is not None else None,
+            "webrepl_client": self._webrepl_session.peer if self._webrepl_session is not None else None,
         }
 
     async def _serve_control(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
@@ -678,6 +958,7 @@ class Supervisor:
             "status": lambda: {"ok": True, **self.status()},
             "hard_reset": lambda: {"ok": True, "reset": self.hard_reset()},
             "drop_client": lambda: {"ok": True, "dropped": self.drop_client()},
+            "download": lambda: {"ok": True, "download": self.enter_download_mode()},
         }
         try:
             while line := await reader.readline():
@@ -736,6 +1017,9 @@ class _ClientProtocol(asyncio.Protocol):
         host, port = transport.get_extra_info("peername")[:2]
         self.peer = f"{host}:{port}"
         self._accepted = self._supervisor._client_connected(self)
+
+    def send(self, data: bytes) -> None:
+        self.transport.write(data)
 
     def data_received(self, data: bytes) -> None:
         if self._accepted:

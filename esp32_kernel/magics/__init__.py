@@ -13,6 +13,7 @@ FAMILIES = {
     "boards": "BoardsMagics",
     "packages": "PackageMagics",
     "live": "LiveMagics",
+    "flash": "FlashMagics",
 }
 
 

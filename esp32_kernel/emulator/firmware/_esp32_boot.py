@@ -1,6 +1,6 @@
 """The emulated ESP32's boot: what ports/esp32/main.c does between reset and the REPL.
 
-Sets up the board (console, `sys`, `machine`, its folder as the whole of /), then runs
+Sets up the board (console, `sys`, `machine`, its flash's LittleFS as the whole of /), then runs
 /boot.py and, when the REPL will be the friendly one, /main.py, as v1.24 does.
 """
 
@@ -28,7 +28,7 @@ def boot(main_globals):
     _install_modules()
     import _esp32_frozen
 
-    _esp32_files.mount_board_folder(_esp32_supervisor.board_dir)
+    _esp32_files.mount_board_flash()
     _esp32_frozen.install()
     _esp32_bench.start()
     sys.path[:] = _ESP32_SYS_PATH
@@ -57,8 +57,12 @@ def _install_modules():
     sys.modules["gc"] = _esp32_gc
     sys.modules["errno"] = _esp32_errno
     sys.modules["micropython"] = _esp32_micropython
+    if _esp32_supervisor.deflate_compress:  # a build with MICROPY_PY_DEFLATE_COMPRESS
+        import _esp32_deflate
+
+        sys.modules["deflate"] = _esp32_deflate
     # The board's own modules, found at boot while the firmware folder is on the path
-    # (afterwards / is the board's folder), as a board's frozen modules are.
+    # (afterwards / is the board's flash), as a board's frozen modules are.
     for name in _FIRMWARE_MODULES:
         try:
             __import__(name)

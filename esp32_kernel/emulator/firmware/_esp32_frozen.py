@@ -13,7 +13,7 @@ import sys
 import os
 import vfs
 
-FROZEN = ("esp", "esp32", "neopixel", "dht", "onewire", "_onewire", "ds18x20", "_esp32_i2c", "_esp32_uart", "_esp32_spi")
+FROZEN = ("esp", "esp32", "neopixel", "dht", "onewire", "_onewire", "ds18x20", "_esp32_i2c", "_esp32_uart", "_esp32_spi", "webrepl")
 _MOUNT = "/.esp32-firmware"
 _firmware_dir = __file__.rsplit("/", 1)[0]
 _c_import = builtins.__import__

@@ -3,8 +3,9 @@
 The supervisor starts the unix port as
 ``micropython -i esp32_start.py BOARD_DIR REPL_MODE RESET_CAUSE UNIQUE_ID_HEX REQUEST_FD
 REPLY_FD EVENT_FD WAKE_REASON`` and reads what the board says, one line each, from the pipe
-REQUEST_FD: "started" once the boot may be interrupted, "hard_reset", "soft_reset" and
-"deepsleep_reset" to be restarted, and the bench's requests (see _esp32_bench.py).
+REQUEST_FD: "started" once the boot may be interrupted, "hard_reset", "soft_reset",
+"deepsleep_reset" and "panic_reset" (a crash: the supervisor prints the panic) to be
+restarted, and the bench's requests (see _esp32_bench.py).
 """
 
 import sys
@@ -13,12 +14,14 @@ board_dir = sys.argv[1]
 repl_mode = sys.argv[2]  # "raw" or "friendly": the REPL this boot ends in
 reset_cause = int(sys.argv[3])
 unique_id = bytes.fromhex(sys.argv[4])
-# Opened while the host file system is still visible: / becomes the board's folder later.
+# Opened while the host file system is still visible: / becomes the board's flash later.
 _requests = open("/dev/fd/" + sys.argv[5], "wb")
 wake_reason = int(sys.argv[8])
-# The board profile (board_profile.py's JSON): its firmware's name and the GPIOs it lacks.
+# The board profile (board_profile.py's JSON): its firmware's name, flash size and the GPIOs it lacks.
 machine_name = "Generic ESP32 module with ESP32"
 unavailable_gpios = ()
+flash_size = 0x400000
+deflate_compress = False  # stock v1.24 ESP32 firmware: deflate decompresses only
 if len(sys.argv) > 9 and sys.argv[9] != "-":
     import json
 
@@ -26,6 +29,8 @@ if len(sys.argv) > 9 and sys.argv[9] != "-":
         _board = json.load(_profile)
     machine_name = _board.get("machine", machine_name)
     unavailable_gpios = tuple(_board.get("unavailable_gpios", ()))
+    flash_size = int(_board.get("flash_size", flash_size))
+    deflate_compress = bool(_board.get("deflate_compress", False))
     del _board, _profile, json
 
 

@@ -29,6 +29,9 @@ _wake_reason = _esp32_supervisor.wake_reason
 
 _GPIOS = tuple(p for p in tuple(range(0, 24)) + (25, 26, 27) + tuple(range(32, 40)) if p not in _esp32_supervisor.unavailable_gpios)
 _FIRST_NON_OUTPUT = 34
+# The module's SPI flash: v1.24 accepts these pins, but configuring one takes the flash's bus
+# away and the chip panics (the supervisor prints it and reboots the board).
+_FLASH_PINS = (6, 7, 8, 9, 10, 11)
 
 
 def reset():
@@ -227,6 +230,8 @@ class Pin:
             mode = int(mode)
             if n >= _FIRST_NON_OUTPUT and mode & 2:
                 raise ValueError("pin can only be input")
+            if n in _FLASH_PINS:
+                _esp32_supervisor.request_reset("panic")
         if pull != -1:
             pull = 0 if pull is None else int(pull)
         if mode is not None or pull != -1:
@@ -778,6 +783,10 @@ class TouchPad:
 
 
 def __getattr__(name):
+    if name == "__set_name__":  # see _esp32_sys.__getattr__
+        from _esp32_sys import _no_set_name
+
+        return _no_set_name
     if name in ("I2C", "SoftI2C"):
         import _esp32_i2c
 
