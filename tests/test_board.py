@@ -21,14 +21,6 @@ def emulator(tmp_path):
         yield emu
 
 
-@pytest.fixture
-def board(emulator):
-    b = Board(emulator.url, hard_reset=emulator.hard_reset)
-    b.connect()
-    yield b
-    b.close()
-
-
 def raw_client(url: str) -> serial.SerialBase:
     return serial.serial_for_url(url, timeout=2)
 

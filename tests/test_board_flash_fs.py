@@ -29,20 +29,6 @@ DEFAULT_BOOT_PY = (
 )
 
 
-@pytest.fixture(scope="module")
-def emulator(tmp_path_factory):
-    with launch(board_dir=tmp_path_factory.mktemp("board")) as emu:
-        yield emu
-
-
-@pytest.fixture
-def board(emulator):
-    b = Board(emulator.url, hard_reset=emulator.hard_reset)
-    b.connect()
-    yield b
-    b.close()
-
-
 def files_cli(*args: object) -> subprocess.CompletedProcess:
     command = [sys.executable, "-m", "esp32_kernel.emulator", "files", *map(str, args)]
     return subprocess.run(command, capture_output=True, text=True, timeout=60)

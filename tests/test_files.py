@@ -45,20 +45,6 @@ os.mount(vfs.VfsLfs2(blocks), '/small')
 """
 
 
-@pytest.fixture(scope="module")
-def emulator(tmp_path_factory):
-    with launch(board_dir=tmp_path_factory.mktemp("board")) as emu:
-        yield emu
-
-
-@pytest.fixture
-def board(emulator):
-    b = Board(emulator.url, hard_reset=emulator.hard_reset)
-    b.connect()
-    yield b
-    b.close()
-
-
 @pytest.fixture
 def files(board):
     return BoardFiles(board)

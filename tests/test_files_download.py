@@ -10,7 +10,6 @@ from pathlib import Path
 
 import pytest
 
-from esp32_kernel import files as files_module
 from esp32_kernel.board import Board, DeviceError
 from esp32_kernel.emulator.board_profile import write_variant
 from esp32_kernel.emulator.process import launch
@@ -26,14 +25,6 @@ def emulator(tmp_path_factory):
     profile = write_variant(folder / "esp32-deflate.json", deflate_compress=True)
     with launch(board_dir=folder / "flash", board=str(profile)) as emu:
         yield emu
-
-
-@pytest.fixture
-def board(emulator):
-    b = Board(emulator.url, hard_reset=emulator.hard_reset)
-    b.connect()
-    yield b
-    b.close()
 
 
 @pytest.fixture

@@ -15,14 +15,12 @@ Uses the JupyterLab and Chromium of lab_fixtures.py. Screenshots go to tests/art
 
 from __future__ import annotations
 
-import json
 import re
-import socket
 import time
 
 from playwright.sync_api import expect
 
-from lab_fixtures import ARTIFACTS, HANG_GUARD_MS, KERNEL_DISPLAY_NAME, NEEDS_CHROMIUM
+from lab_fixtures import ARTIFACTS, HANG_GUARD_MS, KERNEL_DISPLAY_NAME, LEVEL_SOURCE, NEEDS_CHROMIUM, control, notebook
 from lab_fixtures import browser, lab, lab_server  # noqa: F401
 
 pytestmark = NEEDS_CHROMIUM
@@ -42,15 +40,6 @@ CELLS = [
     "%%host\nprint('control at', get_ipython().kernel.boards.emulator.control_address)",
 ]
 
-# The series "level" as BokehJS holds it in the page: its ColumnDataSource's length and last y.
-# Every BokehJS Document registers itself in Bokeh.documents (jupyter_bokeh makes one per view).
-LEVEL_SOURCE = """() => {
-  const sources = (window.Bokeh?.documents ?? []).flatMap(doc => [...doc._all_models.values()])
-    .filter(m => m.type === 'ColumnDataSource' && m.name === 'level');
-  if (sources.length === 0) return null;
-  const y = sources[sources.length - 1].data.y;
-  return {length: y.length, last: y[y.length - 1]};
-}"""
 # The plot's cell is still running: its prompt is [*]:.
 RUNNING = "cell => cell.querySelector('.jp-InputPrompt').textContent.trim() === '[*]:'"
 RUN_ENDED = """() => {
@@ -61,30 +50,6 @@ RUN_ENDED = """() => {
 PROBLEMS = ", ".join(
     f".jp-OutputArea-output[data-mime-type='application/vnd.jupyter.{kind}']" for kind in ("error", "stderr")
 )
-
-
-def notebook(cells: list[str]) -> dict:
-    return {
-        "nbformat": 4,
-        "nbformat_minor": 5,
-        "metadata": {
-            "kernelspec": {"name": "esp32", "display_name": KERNEL_DISPLAY_NAME, "language": "python"}
-        },
-        "cells": [
-            {"cell_type": "code", "id": f"c{i}", "metadata": {}, "execution_count": None, "outputs": [],
-             "source": source}
-            for i, source in enumerate(cells)
-        ],
-    }
-
-
-def control(address: str, *commands: str) -> list[dict]:
-    """Ask the emulator's control channel directly (one JSON line answers each command)."""
-    host, port = address.removeprefix("tcp://").rsplit(":", 1)
-    with socket.create_connection((host, int(port)), timeout=5) as connection:
-        connection.sendall("".join(f"{c}\n" for c in commands).encode())
-        stream = connection.makefile("rb")
-        return [json.loads(stream.readline()) for _ in commands]
 
 
 def test_a_live_plot_moves_and_a_gpio_toggle_lights_the_bench_led(lab):
