@@ -160,11 +160,12 @@ class Board:
                 if self._ready.wait_for(self._at_prompt_or_lost, timeout / tries):
                     break
         else:
-            raise BoardError(
-                f"no MicroPython prompt from {self.port} within {timeout:.0f} s — is MicroPython"
-                f" running at {self.baud} baud? Press the board's reset button or try"
-                " %connect PORT --baud N (esptool flashes MicroPython onto a board that lacks it)"
-            )
+            if self.port.startswith(("ws://", "wss://")):
+                hint = "is a program on the board holding the REPL? Press its reset button and %connect again"
+            else:
+                hint = (f"is MicroPython running at {self.baud} baud? Press the board's reset button or try"
+                        " %connect PORT --baud N (%flash puts MicroPython on a board that lacks it)")  # fmt: skip
+            raise BoardError(f"no MicroPython prompt from {self.port} within {timeout:.0f} s — {hint}")
         if self.lost:
             # A server that refuses us (the emulator, ser2net) often says why before closing.
             said = [line for line in self._heard.decode(errors="replace").splitlines() if line.strip()]

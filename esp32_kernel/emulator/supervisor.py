@@ -645,7 +645,8 @@ class Supervisor:
             handler = getattr(self, "_chip_" + words[0], None)
             answer = handler(*words[1:]) if handler is not None else self.bench.board_request(words)
         except (BenchError, TypeError, ValueError, IndexError) as error:
-            log.warning("bench request %r failed: %s", line, error)
+            # The request's name only: its words can be secrets (wifi_connect's password).
+            log.warning("bench request %s failed: %s", words[0] if words else "(empty)", error)
             return None if seq is None else f"{seq} !{error}\n".encode()
         return None if seq is None else f"{seq} {json.dumps(answer)}\n".encode()
 
