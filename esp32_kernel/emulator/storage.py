@@ -24,7 +24,6 @@ SECTOR = 4096
 ESP_ERR_INVALID_ARG = 0x102
 ESP_ERR_INVALID_SIZE = 0x104
 ESP_ERR_NVS_NOT_FOUND = 0x1102
-ESP_ERR_NVS_TYPE_MISMATCH = 0x1103
 ESP_ERR_NVS_NOT_ENOUGH_SPACE = 0x1105
 ESP_ERR_NVS_KEY_TOO_LONG = 0x1109
 ESP_ERR_NVS_VALUE_TOO_LONG = 0x110E
@@ -113,10 +112,8 @@ class Nvs:
 
     def get(self, namespace: str, key: str, kind: str) -> list:
         item = self._namespace(namespace).get(key)
-        if item is None:
+        if item is None or item[0] != kind:  # ESP-IDF looks a key up by name and type
             return [ESP_ERR_NVS_NOT_FOUND, None]
-        if item[0] != kind:
-            return [ESP_ERR_NVS_TYPE_MISMATCH, None]
         return [0, item[1]]
 
     def erase(self, namespace: str, key: str) -> int:

@@ -4,8 +4,9 @@ It sits between the client link (TCP, and optionally a pty) and a MicroPython un
 process (board_process.py), and hides where the unix port differs from an ESP32:
 
 - Ctrl-C (or the char set by micropython.kbd_intr(), which the firmware reports; none after
-  kbd_intr(-1)) while code runs becomes a SIGINT (the unix port ignores the byte then); at an
-  idle REPL it is passed on as the byte (a SIGINT would kill the process);
+  kbd_intr(-1)) while code runs becomes a signal that schedules KeyboardInterrupt as a
+  board's UART interrupt does (cpu.py; the unix port ignores the byte then); at an idle REPL
+  it is passed on as the byte;
 - a run that ends (soft reset) is restarted with "MPY: soft reboot" and back in the REPL mode
   it was in; a reset request or a crash restarts it after the ROM's boot log, in the friendly
   REPL, as after a hard reset;
@@ -52,9 +53,6 @@ _EVENT_BACKLOG_LIMIT = 4 * 1024 * 1024
 # port's input (Linux: 640 KiB); beyond it (nobody reading) bytes are lost, as a UART's are.
 _PTY_BACKLOG_LIMIT = 640 * 1024
 
-# Two Ctrl-C bytes this close together are one interrupt: a second SIGINT before the first
-# is handled makes the unix port exit, where a board just interrupts once.
-_SIGINT_COALESCE_S = 0.1
 # A run that dies this soon after its start counts towards a crash loop; restarts then back off.
 _QUICK_CRASH_S = 1.0
 _MAX_RESTART_DELAY_S = 5.0
@@ -112,7 +110,6 @@ class Supervisor:
         self._last_reset_cause = PWRON_RESET
         self._run_started_at = 0.0
         self._quick_crashes = 0
-        self._last_sigint_at = float("-inf")
         # micropython.kbd_intr(): the byte that interrupts running code (-1: none), as a
         # board's UART ISR checks it; each execution starts with Ctrl-C again, as pyexec's do
         self._interrupt_char = 3
@@ -530,10 +527,7 @@ class Supervisor:
 
     def _interrupt_byte(self, key: bytes) -> None:
         if self._running_code():
-            now = self._loop.time()
-            if now - self._last_sigint_at >= _SIGINT_COALESCE_S:
-                self._last_sigint_at = now
-                self._board.interrupt()
+            self._board.interrupt()
         else:
             self._to_board(key)
 

@@ -57,6 +57,9 @@ def _install_modules():
     sys.modules["gc"] = _esp32_gc
     sys.modules["errno"] = _esp32_errno
     sys.modules["micropython"] = _esp32_micropython
+    # The extensible modules' u-names (`import uos`) give the same modules, not the unix port's.
+    for name in ("sys", "time", "os", "errno"):
+        sys.modules["u" + name] = sys.modules[name]
     if _esp32_supervisor.deflate_compress:  # a build with MICROPY_PY_DEFLATE_COMPRESS
         import _esp32_deflate
 

@@ -13,10 +13,16 @@ import sys
 import os
 import vfs
 
-FROZEN = ("esp", "esp32", "neopixel", "dht", "onewire", "_onewire", "ds18x20", "_esp32_i2c", "_esp32_uart", "_esp32_spi", "webrepl")
+FROZEN = ("esp", "esp32", "neopixel", "dht", "onewire", "_onewire", "ds18x20", "_esp32_i2c", "_esp32_uart", "_esp32_spi", "webrepl", "_esp32_socket", "_esp32_vfs")
+# Built-in modules of the unix port that a board's differ from: loaded from the firmware on first
+# import (under each name), costing heap only then. As on a board, a user's file of the name
+# of an extensible module (socket.py) wins.
+REPLACED = {"socket": "_esp32_socket", "usocket": "_esp32_socket", "vfs": "_esp32_vfs"}
+_EXTENSIBLE = ("socket",)
 _MOUNT = "/.esp32-firmware"
 _firmware_dir = __file__.rsplit("/", 1)[0]
 _c_import = builtins.__import__
+builtin_import = _c_import  # the unix port's own modules, for the firmware's replacements
 _depth = 0
 
 
@@ -32,6 +38,12 @@ def _user_has(name):
 
 def _import(name, globals=None, locals=None, fromlist=(), level=0):
     global _depth
+    if not level and name in REPLACED and name not in sys.modules:
+        if name not in _EXTENSIBLE or _depth or not _user_has(name):
+            module = _import(REPLACED[name])
+            for alias, target in REPLACED.items():
+                if target == REPLACED[name] and alias not in sys.modules:
+                    sys.modules[alias] = module
     if level or name not in FROZEN or name in sys.modules or (not _depth and _user_has(name)):
         return _c_import(name, globals, locals, fromlist, level)
     outer = _depth == 0

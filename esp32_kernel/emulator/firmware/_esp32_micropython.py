@@ -9,6 +9,7 @@
 from micropython import *
 import micropython as _builtin
 import _esp32_bench
+import _esp32_console
 
 
 def kbd_intr(chr):
@@ -17,10 +18,25 @@ def kbd_intr(chr):
     _esp32_bench.send("kbd_intr", chr)
 
 
+def heap_lock():
+    # print() must work while the heap is locked, as on a board (firmware/_esp32_console.py)
+    _esp32_console.heap_locked(True)
+    _builtin.heap_lock()
+    _esp32_console.heap_lock_depth += 1
+
+
+def heap_unlock():
+    depth = _esp32_console.heap_lock_depth = _builtin.heap_unlock()
+    if depth == 0:
+        _esp32_console.heap_locked(False)
+    return depth
+
+
 def alloc_emergency_exception_buf(size):
-    # A board keeps this buffer for exceptions raised where the heap is locked (hard IRQs);
-    # here handlers run as scheduled callbacks, where the heap is free, so none is needed.
-    int(size)
+    # A board keeps this buffer for exceptions raised where the heap is locked (hard IRQs,
+    # heap_lock()); handlers run here as scheduled callbacks, where the heap is free, and
+    # the firmware's own errors keep theirs ready (esp32._check_esp_err).
+    _esp32_console.emergency_exception_buf = int(size) > 0
 
 
 # v1.24's ESP32 build has no MICROPY_MEM_STATS, so none of its functions.

@@ -5,6 +5,11 @@ import os as _builtin
 
 _uname = None
 
+# A v1.24 ESP32 build's os has VfsFat and VfsLfs2 only (see firmware/_esp32_vfs.py).
+for _name in ("VfsPosix", "VfsLfs1", "VfsRom"):
+    globals().pop(_name, None)
+del _name
+
 
 class _UnameResult(tuple):
     sysname = property(lambda self: self[0])

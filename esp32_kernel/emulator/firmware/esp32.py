@@ -9,6 +9,7 @@ OSError(-0x1102, 'ESP_ERR_NVS_NOT_FOUND').
 
 import _esp32_bench as _bench
 import _esp32_flash
+import _esp32_console
 import machine as _machine
 
 WAKEUP_ALL_LOW = False
@@ -28,15 +29,26 @@ _ESP_ERR_NAMES = {
     0x1109: "ESP_ERR_NVS_KEY_TOO_LONG",
     0x110C: "ESP_ERR_NVS_INVALID_LENGTH",
     0x110E: "ESP_ERR_NVS_VALUE_TOO_LONG",
+    0x1503: "ESP_ERR_OTA_VALIDATE_FAILED",
 }
+# ports/esp32/mphalport.c: the errno is -code, but ESP_ERR_NO_MEM, _TIMEOUT, _NOT_SUPPORTED
+# map to ENOMEM, ETIMEDOUT, EOPNOTSUPP.
+_ERRNO_OF = {0x101: 12, 0x107: 116, 0x106: 95}
+# With the heap locked, check_esp_err cannot make its message and raises OSError(errno), whose
+# args only fit in the emergency exception buffer (else it has none). Made now, raised then.
+_LOCKED_OSERRORS = {_ERRNO_OF.get(code, -code): OSError(_ERRNO_OF.get(code, -code)) for code in _ESP_ERR_NAMES}
+_ARGLESS_OSERROR = OSError()
 
 
 def _check_esp_err(code):
-    # ports/esp32/mphalport.c: the errno is -code (ESP_ERR_NO_MEM, _TIMEOUT, _NOT_SUPPORTED
-    # map to ENOMEM, ETIMEDOUT, EOPNOTSUPP), the text is the IDF's name for it.
     if code:
-        errno = {0x101: 12, 0x107: 116, 0x106: 95}.get(code, -code)
-        raise OSError(errno, _ESP_ERR_NAMES.get(code, "ESP_ERR_0x%X" % code))
+        errno = _ERRNO_OF.get(code, -code)
+        if _esp32_console.heap_lock_depth:  # allocates nothing
+            if _esp32_console.emergency_exception_buf and errno in _LOCKED_OSERRORS:
+                raise _LOCKED_OSERRORS[errno]
+            raise _ARGLESS_OSERROR
+        name = _ESP_ERR_NAMES.get(code)
+        raise OSError(errno, name if name else "ESP_ERR_0x%X" % code)
 
 
 def _hex(text):
@@ -296,7 +308,8 @@ class Partition:
 
     def set_boot(self):
         if self._type != Partition.TYPE_APP:
-            _check_esp_err(0x102)  # ESP_ERR_INVALID_ARG
+            # esp_ota_set_boot_partition validates the image first: a data partition holds none
+            _check_esp_err(0x1503)  # ESP_ERR_OTA_VALIDATE_FAILED
         _check_esp_err(0x105)  # no otadata partition on this table: ESP_ERR_NOT_FOUND
 
     def get_next_update(self):

@@ -1,0 +1,16 @@
+# The `vfs` module as v1.24's ESP32 build has it (MICROPY_VFS_FAT, MICROPY_VFS_LFS2): no VfsPosix,
+# VfsLfs1 or VfsRom, which are the unix port's. The firmware itself keeps the unix port's module
+# (firmware/_esp32_frozen.py mounts the firmware folder with VfsPosix). Installed as sys.modules["vfs"]
+# on first import (firmware/_esp32_frozen.py).
+from _esp32_frozen import builtin_import
+
+_unix = builtin_import("vfs")
+mount = _unix.mount
+umount = _unix.umount
+VfsFat = _unix.VfsFat
+VfsLfs2 = _unix.VfsLfs2
+del _unix, builtin_import
+
+# It reads as the built-in module: <module 'vfs'>, no __file__.
+__name__ = "vfs"
+del __file__
