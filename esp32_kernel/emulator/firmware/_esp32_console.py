@@ -85,14 +85,15 @@ class FileIO(io.IOBase):
     def __repr__(self):
         return "<io.FileIO %d>" % self._fd
 
-    def write(self, data):
+    def write(self, data, *span):
+        # span: a stream's optional (max_len) or (offset, max_len), as mpremote's mount uses
         if _tty_converts:
             _settle()
         if not _tty_converts:
-            return self._raw.write(data)
+            return self._raw.write(data, *span)
         _tty_converting(False)
         try:
-            return self._raw.write(data)
+            return self._raw.write(data, *span)
         finally:
             _tty_converting(True)
 
