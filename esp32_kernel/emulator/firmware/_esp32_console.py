@@ -85,15 +85,18 @@ class FileIO(io.IOBase):
     def __repr__(self):
         return "<io.FileIO %d>" % self._fd
 
-    def write(self, data, *span):
-        # span: a stream's optional (max_len) or (offset, max_len), as mpremote's mount uses
+    def write(self, data, a=None, b=None):
+        # A stream's write(buf), write(buf, max_len) or write(buf, off, max_len) (mpremote's
+        # mount uses them); no *args: that would allocate while the heap is locked.
+        if a is not None:
+            data = memoryview(data)[:a] if b is None else memoryview(data)[a : a + b]
         if _tty_converts:
             _settle()
         if not _tty_converts:
-            return self._raw.write(data, *span)
+            return self._raw.write(data)
         _tty_converting(False)
         try:
-            return self._raw.write(data, *span)
+            return self._raw.write(data)
         finally:
             _tty_converting(True)
 
