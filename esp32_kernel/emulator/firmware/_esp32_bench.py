@@ -89,13 +89,27 @@ def _run(line):
             handler(arg)
 
 
+_dispatching = False
+
+
 def dispatch():
-    """Run the handlers of every event that has arrived (in the main thread)."""
-    while _poller.poll(0):
-        line = _events.readline()
-        if not line:
-            return
-        _run(line)
+    """Run the handlers of every event that has arrived (in the main thread).
+
+    Not re-entered: the watcher's scheduled dispatch can run at any VM check, also between
+    this loop's poll and its readline; draining the pipe there left that readline blocked
+    for good (a UART read that never returned)."""
+    global _dispatching
+    if _dispatching:
+        return
+    _dispatching = True
+    try:
+        while _poller.poll(0):
+            line = _events.readline()
+            if not line:
+                return
+            _run(line)
+    finally:
+        _dispatching = False
 
 
 def pump():
