@@ -20,12 +20,6 @@ pytestmark = pytest.mark.timeout(60)
 
 
 @pytest.fixture(scope="module")
-def emulator(tmp_path_factory):
-    with launch(board_dir=tmp_path_factory.mktemp("board")) as emu:
-        yield emu
-
-
-@pytest.fixture(scope="module")
 def board(emulator):
     b = Board(emulator.url)
     b.connect()

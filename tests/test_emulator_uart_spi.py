@@ -8,18 +8,11 @@ import time
 import pytest
 
 from esp32_kernel.board import Board
-from esp32_kernel.emulator import launch
 
 from board_helpers import error_of
 
 
 pytestmark = pytest.mark.timeout(60)
-
-
-@pytest.fixture(scope="module")
-def emulator(tmp_path_factory):
-    with launch(board_dir=tmp_path_factory.mktemp("board")) as emu:
-        yield emu
 
 
 @pytest.fixture(scope="module")

@@ -11,7 +11,6 @@ from functools import partial
 import pytest
 
 from esp32_kernel.board import Board
-from esp32_kernel.emulator.process import launch
 from esp32_kernel.files import BoardFiles
 from esp32_kernel.packages import PackageError, install, mpy_version
 from kernel_harness import run_cell, start_kernel
@@ -52,12 +51,6 @@ def serve(root):
     server.url = f"http://127.0.0.1:{server.server_address[1]}"
     threading.Thread(target=server.serve_forever, daemon=True).start()
     return server
-
-
-@pytest.fixture(scope="module")
-def emulator(tmp_path_factory):
-    with launch(board_dir=tmp_path_factory.mktemp("board")) as emu:
-        yield emu
 
 
 @pytest.fixture(scope="module")
