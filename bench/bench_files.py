@@ -20,7 +20,7 @@ import time
 from pathlib import Path
 
 from esp32_kernel.board import Board
-from esp32_kernel.emulator.board_profile import write_variant
+from esp32_kernel.chip.board_profile import write_variant
 from esp32_kernel.emulator.process import launch
 from esp32_kernel.files import BoardFiles
 

@@ -21,7 +21,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from esp32_kernel.emulator import esp_image, launch  # noqa: E402
+from esp32_kernel.chip import esp_image  # noqa: E402
+from esp32_kernel.emulator import launch  # noqa: E402
 
 BAUD = 460800
 BITS_PER_BYTE = 10

@@ -103,7 +103,7 @@ def pins_from_registers(enable0: int, in0: int, enable1: int, in1: int) -> dict[
 
 def profile_dict(name: str | None, assumed: bool = False) -> dict[str, Any] | None:
     """The board profile (labels ↔ GPIOs, LEDs, buttons) as the pin view wants it."""
-    from .emulator import board_profile
+    from .chip import board_profile
 
     try:
         profile = board_profile.load(name)

@@ -280,7 +280,7 @@ def test_errno_errorcode_is_fixed_as_on_a_board(board):
 def test_deflate_write_takes_str_as_a_stream_does(tmp_path):
     import zlib
 
-    from esp32_kernel.emulator.board_profile import write_variant
+    from esp32_kernel.chip.board_profile import write_variant
 
     # Stock v1.24 ESP32 firmware cannot compress; a board profile built with the compressor can.
     profile = write_variant(tmp_path / "esp32-deflate.json", deflate_compress=True)

@@ -12,7 +12,7 @@ import time
 import pytest
 
 from esp32_kernel.emulator import launch
-from esp32_kernel.emulator.board_profile import BOARDS_DIR
+from esp32_kernel.chip.board_profile import BOARDS_DIR
 from kernel_harness import HANG_GUARD, answers, next_output, run_cell, start_kernel
 
 

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from esp32_kernel.board import Board, DeviceError
-from esp32_kernel.emulator.board_profile import write_variant
+from esp32_kernel.chip.board_profile import write_variant
 from esp32_kernel.emulator.process import launch
 from esp32_kernel.files import BoardFiles, FileError
 

@@ -30,7 +30,7 @@ and answers each with one JSON object per line, ``{"ok": true, ...}`` or
 - ``hard_reset``: reset the board as its EN pin does (ROM boot log, friendly REPL);
 - ``download``: reset it with GPIO0 low: the ROM's serial bootloader, for esptool
   (rom_bootloader.py; status's ``download_mode``). A reset boots from the flash image
-  (flash_boot.py, esp_image.py): without a valid bootloader and app it loops (``boot_failed``);
+  (flash_boot.py, ../chip/esp_image.py): without a valid bootloader and app it loops (``boot_failed``);
 - ``drop_client``: close the client's connection, as pulling the cable does;
 - the bench's commands (bench.py; README-section.md lists them): ``set_pin 4 0``,
   ``set_source 34 sine 1.65 1 2``, ``press 0``, ``add_ap SSID PASSWORD``…, and ``events``,
@@ -47,7 +47,14 @@ console, ``sys``, ``machine``).
 """
 
 from .board_folder import default_board_dir
-from .cli import main
 from .process import EmulatorError, EmulatorProcess, launch
 
 __all__ = ["EmulatorError", "EmulatorProcess", "default_board_dir", "launch", "main"]
+
+
+def main(argv: list[str] | None = None) -> int | None:
+    """The emulator's command line. Imported only when run: the board side (supervisor,
+    pty) is POSIX-only, and the kernel imports this package for launch() alone."""
+    from .cli import main as cli_main
+
+    return cli_main(argv)

@@ -10,14 +10,10 @@ import signal
 import sys
 from pathlib import Path
 
-from . import board_profile
+from ..chip import board_profile
 from .board_folder import default_board_dir
+from .process import ANNOUNCE_CONTROL, ANNOUNCE_PTY, ANNOUNCE_RFC2217, ANNOUNCE_URL
 from .supervisor import Supervisor
-
-ANNOUNCE_URL = "esp32-kernel emulator: "
-ANNOUNCE_PTY = "esp32-kernel emulator pty: "
-ANNOUNCE_RFC2217 = "esp32-kernel emulator rfc2217: "
-ANNOUNCE_CONTROL = "esp32-kernel emulator control: "
 
 
 def _parser() -> argparse.ArgumentParser:

@@ -11,7 +11,8 @@ from dataclasses import dataclass
 
 from pathlib import Path
 
-from . import esp_image, storage
+from ..chip import esp_image
+from . import storage
 from .storage import FlashImage
 
 ROM_BANNER = b"ets Jun  8 2016 00:22:57\r\n\r\n"

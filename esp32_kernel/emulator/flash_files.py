@@ -27,7 +27,8 @@ from pathlib import Path
 
 from littlefs import LittleFS, LittleFSError, UserContext
 
-from . import board_profile, storage
+from ..chip import board_profile
+from . import storage
 
 BLOCK_SIZE = 4096
 DEFAULT_FLASH_SIZE = 0x400000

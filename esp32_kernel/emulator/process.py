@@ -14,7 +14,12 @@ import time
 from pathlib import Path
 
 from .board_folder import default_board_dir
-from .cli import ANNOUNCE_CONTROL, ANNOUNCE_PTY, ANNOUNCE_RFC2217, ANNOUNCE_URL
+
+# The lines the emulator prints, flushed, one per endpoint (cli.py), which launch() reads.
+ANNOUNCE_URL = "esp32-kernel emulator: "
+ANNOUNCE_PTY = "esp32-kernel emulator pty: "
+ANNOUNCE_RFC2217 = "esp32-kernel emulator rfc2217: "
+ANNOUNCE_CONTROL = "esp32-kernel emulator control: "
 
 
 class EmulatorError(RuntimeError):

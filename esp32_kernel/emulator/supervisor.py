@@ -29,7 +29,8 @@ import tty
 from dataclasses import dataclass
 from pathlib import Path
 
-from . import board_folder, board_profile, esp32_texts, flash_boot, storage
+from ..chip import board_profile
+from . import board_folder, esp32_texts, flash_boot, storage
 from .bench import Bench, BenchError
 from .board_process import BoardProcess, find_micropython, heap_size_option, micropython_banner
 from .console_shaper import ConsoleShaper, ReplMode

@@ -1,0 +1,76 @@
+"""The kernel where Windows differs: with `pty` and `tty` unimportable (Windows has neither)
+and the emulator package unimportable (its board side is POSIX-only), it starts, runs cells,
+moves files and streams a live plot — against an emulated board started apart, reached as a
+real board is, over a pyserial URL."""
+
+from __future__ import annotations
+
+import pytest
+
+from kernel_harness import run_cell, start_kernel
+
+# Installed through sitecustomize in the kernel's process before anything else is imported.
+BLOCKER = '''
+import sys
+
+BLOCKED = ("pty", "tty", "esp32_kernel.emulator")
+
+
+class _NotOnThisPlatform:
+    """Refuses the modules Windows lacks, and the emulator's package, as an ImportError."""
+
+    def find_spec(self, name, path=None, target=None):
+        if any(name == b or name.startswith(b + ".") for b in BLOCKED):
+            raise ModuleNotFoundError(f"No module named {name!r} (blocked: as on Windows)", name=name)
+        return None
+
+
+sys.meta_path.insert(0, _NotOnThisPlatform())
+'''
+
+
+@pytest.fixture(scope="module")
+def kc(tmp_path_factory, emulator):
+    tmp = tmp_path_factory.mktemp("no-posix")
+    site = tmp / "site"
+    site.mkdir()
+    (site / "sitecustomize.py").write_text(BLOCKER)
+    km, kc = start_kernel(tmp, PYTHONPATH=str(site), ESP32_KERNEL_PORT=emulator.url)
+    yield kc
+    kc.stop_channels()
+    km.shutdown_kernel(now=True)
+
+
+def test_the_blocker_is_in_force_in_the_kernel(kc):
+    run = run_cell(kc, "%%host\nimport sys\ntry:\n    import pty\nexcept ImportError as e:\n    print('refused:', e)\n"
+                       "print(sorted(m for m in sys.modules if m in ('pty', 'tty') or m.startswith('esp32_kernel.emulator')))")  # fmt: skip
+    assert run.status == "ok", run.reply["content"]
+    assert "refused: No module named 'pty'" in run.stdout
+    assert run.stdout.rstrip().endswith("[]")
+
+
+def test_cells_run_on_the_board(kc):
+    run = run_cell(kc, "import sys\nprint(sys.implementation.name)\n6 * 7")
+    assert run.status == "ok", run.reply["content"]
+    assert "Connected to the ESP32 on socket://127.0.0.1:" in run.stdout
+    assert run.stdout.rstrip().endswith("micropython")
+    assert run.result == "42"
+
+
+def test_files_go_both_ways(kc, tmp_path):
+    local = tmp_path / "blink.py"
+    local.write_text("PIN = 2\n")
+    assert run_cell(kc, f"%put {local} /blink.py").status == "ok"
+    assert run_cell(kc, "%cat /blink.py").stdout == "PIN = 2\n"
+    assert run_cell(kc, "import blink\nblink.PIN").result == "2"
+    failed = run_cell(kc, "%cat /not-there.py")
+    assert failed.status == "error" and failed.reply["content"]["ename"] == "FileNotFoundError"
+
+
+def test_a_live_plot_receives_what_the_board_emits(kc):
+    run = run_cell(kc, "%plot t")
+    assert run.status == "ok", run.reply["content"]
+    assert any("application/vnd.jupyter.widget-view+json" in m["content"]["data"] for m in run.of_type("display_data"))
+    assert run_cell(kc, "from nb import emit\nfor n in range(50):\n    emit(t=n)").status == "ok"
+    shown = run_cell(kc, "%%host\nprint(list(live.frame('t')['t']))").stdout
+    assert shown == f"{[float(n) for n in range(50)]}\n"
