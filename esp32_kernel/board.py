@@ -13,6 +13,7 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from .errors import parse_exception
 from .link import protocol
 from .link.links import open_link
 from .link.serial_link import DEFAULT_BAUD, LinkError, SerialLink
@@ -28,7 +29,12 @@ HEARD_LIMIT = 512
 
 
 class BoardError(Exception):
-    """Something went wrong talking to the board; the message says what to do."""
+    """Something went wrong talking to the board; the message says what to do and `name`
+    what kind of failure it is (the failed cell's ename: PortInUse, BoardNotFound …)."""
+
+    def __init__(self, message: str = "", name: str | None = None) -> None:
+        super().__init__(message)
+        self.name = name or type(self).__name__
 
 
 class BoardBusy(BoardError):
@@ -52,12 +58,6 @@ class DeviceError(BoardError):
         super().__init__(traceback.strip().splitlines()[-1] if traceback.strip() else "error")
 
 
-def parse_exception(traceback: str) -> tuple[str, str]:
-    """('ZeroDivisionError', 'divide by zero') from MicroPython's traceback text."""
-    lines = [line for line in traceback.strip().splitlines() if line.strip()]
-    last = lines[-1] if lines else "Exception"
-    name, _, value = last.partition(":")
-    return name.strip() or "Exception", value.strip()
 
 
 @dataclass
@@ -143,7 +143,7 @@ class Board:
         except (PasswordRefused, PasswordNeeded) as e:
             raise AccessDenied(str(e)) from None
         except LinkError as e:
-            raise BoardError(str(e)) from e
+            raise BoardError(str(e), e.name) from e
         try:
             self._enter(timeout)
         except BoardError:

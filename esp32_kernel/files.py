@@ -83,11 +83,17 @@ _ERRNO_NUMBERS = {2: "ENOENT", 17: "EEXIST", 20: "ENOTDIR", 21: "EISDIR", 28: "E
                   39: "ENOTEMPTY", 90: "ENOTEMPTY", 22: "EINVAL", 19: "ENODEV", 5: "EIO"}  # fmt: skip
 
 
+# The failure's name a cell shows (Python's own exception names where there is one).
+_ERRNO_FAILURES = {"ENOENT": "FileNotFoundError", "EEXIST": "FileExistsError", "ENOTDIR": "NotADirectoryError",
+                   "EISDIR": "IsADirectoryError", "EACCES": "PermissionError", "EROFS": "PermissionError",
+                   "ENOSPC": "FlashFull", "ENOTEMPTY": "FolderNotEmpty", "EINTR": "KeyboardInterrupt"}  # fmt: skip
+
+
 class FileError(BoardError):
     """A file operation failed; the message is one line for the user."""
 
     def __init__(self, message: str, errno_name: str | None = None) -> None:
-        super().__init__(message)
+        super().__init__(message, _ERRNO_FAILURES.get(errno_name or ""))
         self.errno_name = errno_name
 
 
@@ -278,7 +284,7 @@ class BoardFiles:
                     stream = _Upload(self.board, encoded, progress, len(data))
                     continue
                 if e.ename == "KeyboardInterrupt":
-                    raise FileError(f"the transfer was stopped; {remote} on the board was not changed") from None
+                    raise FileError(f"the transfer was stopped; {remote} on the board was not changed", "EINTR") from None
                 error = explain(e, remote)
                 folder = posixpath.dirname(remote)
                 if error.errno_name == "ENOENT" and folder not in ("", "/") and self.kind(folder) != "d":
@@ -343,7 +349,7 @@ class BoardFiles:
                     self.install()
                     continue
                 if error.ename == "KeyboardInterrupt":
-                    raise FileError(f"the transfer of {remote} was stopped") from None
+                    raise FileError(f"the transfer of {remote} was stopped", "EINTR") from None
                 raise explain(error, remote) from None
             break
         body, mark, trailer = bytes(received).rpartition(b"\x100")
@@ -464,7 +470,7 @@ def _wait(board: Board, execution, done_total: Callable[[], tuple[int, int]], pr
     if execution.rebooted:
         raise FileError(f"the board rebooted during the transfer ({execution.rebooted})")
     if interrupted and not execution.error:
-        raise FileError("the transfer was stopped")
+        raise FileError("the transfer was stopped", "EINTR")
 
 
 class _Upload:

@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import functools
 import inspect
 import logging
+import signal
 import sys
 import threading
 from collections.abc import Callable
@@ -23,10 +23,11 @@ from IPython.core.error import StdinNotImplementedError
 from ipykernel.ipkernel import IPythonKernel
 
 from . import __version__, redaction
-from .board import AccessDenied, Board, BoardError, Execution, parse_exception
+from .board import AccessDenied, Board, BoardError, Execution
 from .cells import is_device_cell, is_device_only, route_cell, with_result
 from .completion import DeviceCompleter
 from .config import ConfigError, resolve_target
+from .errors import CellError, board_problem, device_exception
 from .host import HostBoard
 from .labcomm import LabComm
 from .live.frames import Frame, OutputDemux, result_text
@@ -41,40 +42,6 @@ ANSWERED_WHILE_A_CELL_RUNS = frozenset(
     {"complete_request", "inspect_request", "is_complete_request", "kernel_info_request", "comm_info_request"}
 )
 _answering_beside_a_cell: ContextVar[bool] = ContextVar("answering_beside_a_cell", default=False)
-
-
-class DeviceException(Exception):
-    """A MicroPython exception, shown with the board's traceback. Subclasses are made per
-    exception name so Jupyter's error reply carries MicroPython's ename."""
-
-    traceback_text = ""
-
-
-class BoardProblem(DeviceException):
-    """The cell could not finish on the board: it rebooted, or the link was lost."""
-
-
-@functools.cache
-def _named(base: type[DeviceException], name: str) -> type[DeviceException]:
-    """A subclass of `base` called `name`: Jupyter's error reply takes ename from it."""
-    return type(name, (base,), {"__module__": base.__module__})
-
-
-def _make(base: type[DeviceException], name: str, message: str, traceback_text: str) -> DeviceException:
-    error = _named(base, name if name.isidentifier() else base.__name__)(message)
-    error.traceback_text = traceback_text
-    return error
-
-
-def device_exception(traceback_text: str) -> DeviceException:
-    """The exception MicroPython reported in `traceback_text`."""
-    ename, evalue = parse_exception(traceback_text)
-    return _make(DeviceException, ename, evalue, traceback_text)
-
-
-def board_problem(name: str, message: str) -> DeviceException:
-    """Why a cell could not finish on the board (it rebooted, the link was lost, ...)."""
-    return _make(BoardProblem, name, message, f"{name}: {message}")
 
 
 @dataclass
@@ -119,6 +86,7 @@ class ESP32Kernel(IPythonKernel):
         self._output_lock = threading.Lock()  # orders output with the end of each cell
         self._unsolicited_text: list[str] = []  # printed between cells, shown with the next
         self._running: _RunningCell | None = None  # the device code running now
+        self._host_code_running = False  # IPython runs a cell (%%host, magics): SIGINT interrupts it
         self.frame_handlers: dict[str, Callable[[Frame], None]] = {}  # frame kind → consumer
         self.text_handlers: list[Callable[[str], None]] = []  # the board's plain text (line plots)
         self.completer = DeviceCompleter()
@@ -126,7 +94,9 @@ class ESP32Kernel(IPythonKernel):
         redaction.install(logging.getLogger())
         shell = self.shell
         shell.input_transformer_manager.cleanup_transforms.insert(0, route_cell)
-        shell.set_custom_exc((DeviceException,), _show_device_exception)
+        shell.set_custom_exc((CellError,), _show_cell_error)
+        shell.events.register("pre_run_cell", self._host_code_started)
+        shell.events.register("post_run_cell", self._host_code_ended)
         from .magics import register
 
         register(shell, self)
@@ -293,12 +263,12 @@ class ESP32Kernel(IPythonKernel):
         shell.events.trigger("pre_execute")
         task = asyncio.ensure_future(self.run_device_code(code))
         on_main_thread = threading.current_thread() is threading.main_thread()
-        error: DeviceException | None = None
+        error: CellError | None = None
         value = None
         with self._cancel_on_sigint(task) if on_main_thread else contextlib.nullcontext():
             try:
                 value = await task
-            except DeviceException as e:
+            except CellError as e:
                 error = e
             except asyncio.CancelledError:  # interrupted before the code reached the board
                 error = board_problem("KeyboardInterrupt", "interrupted before the cell reached the board")
@@ -307,7 +277,7 @@ class ESP32Kernel(IPythonKernel):
             shell.execution_count += 1
         reply = {"execution_count": count, "user_expressions": {}, "payload": []}
         if error is not None:
-            stb = _show_device_exception(shell, type(error), error, None)
+            stb = _show_cell_error(shell, type(error), error, None)
             return {**reply, "status": "error", "ename": type(error).__name__, "evalue": str(error), "traceback": stb}
         if value is not None and not silent:
             self._publish_result(count, value.text)
@@ -353,16 +323,36 @@ class ESP32Kernel(IPythonKernel):
             self._running = None
         return self._outcome(execution, result)
 
+    # Interrupts -------------------------------------------------------------------------
+    # An interrupt belongs to the code running when it arrives: a device cell is cancelled
+    # directly, once; host code gets SIGINT, as IPython's kernel gives it; with nothing
+    # running (extra presses of the stop button, one that arrives as a cell ends) it is
+    # absorbed. A SIGINT that lands after its host code ended is dropped by the handler below
+    # instead of being raised in ipykernel's reply or in the next cell.
+
     def _send_interrupt_children(self) -> None:
-        """Jupyter's interrupt (control thread). A device cell is cancelled directly, once:
-        no signal can then land in ipykernel's own machinery however often the button is
-        pressed. Host code is interrupted with SIGINT, as IPython's kernel does."""
+        """Jupyter's interrupt (control thread)."""
         cell = self._running
-        if cell is None:
+        if cell is not None:
+            if not cell.interrupted:
+                cell.interrupted = True
+                cell.loop.call_soon_threadsafe(cell.task.cancel)
+        elif self._host_code_running:
             super()._send_interrupt_children()
-        elif not cell.interrupted:
-            cell.interrupted = True
-            cell.loop.call_soon_threadsafe(cell.task.cancel)
+
+    def pre_handler_hook(self) -> None:
+        """While ipykernel handles a request, SIGINT interrupts host code only."""
+        self.saved_sigint_handler = signal.signal(signal.SIGINT, self._on_sigint)
+
+    def _on_sigint(self, signum, frame) -> None:
+        if self._host_code_running:
+            raise KeyboardInterrupt
+
+    def _host_code_started(self, *_) -> None:
+        self._host_code_running = True
+
+    def _host_code_ended(self, *_) -> None:
+        self._host_code_running = False
 
     async def _stream(self, board: Board, execution: Execution, feed: asyncio.Queue) -> str | None:
         """Write the cell's text as it comes; the repr of its last value, at the end."""
@@ -449,8 +439,9 @@ async def _maybe_await(value):
     return await value if inspect.isawaitable(value) else value
 
 
-def _show_device_exception(shell, etype, value, tb, tb_offset=None) -> list[str]:
-    """Show the board's traceback (not the host frames that awaited it) as the cell's error."""
+def _show_cell_error(shell, etype, value, tb, tb_offset=None) -> list[str]:
+    """Show the board's traceback or the failure's own words (not the host frames that
+    awaited it) as the cell's error."""
     red, bold, reset = "\x1b[0;31m", "\x1b[1;31m", "\x1b[0m"
     *frames, last = value.traceback_text.replace("\r\n", "\n").rstrip("\n").split("\n")
     name, colon, message = last.partition(":")

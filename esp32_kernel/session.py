@@ -134,11 +134,11 @@ class BoardSession:
             for slot, lock in self._locks.items():
                 if lock.port == port:
                     label = "the board cells run on" if slot is None else f"board {slot!r}"
-                    raise BoardError(f"{port} is already connected in this kernel as {label}")
+                    raise BoardError(f"{port} is already connected in this kernel as {label}", "PortInUse")
         try:
             return PortLock(port).acquire()
         except PortBusy as e:
-            raise BoardError(str(e)) from None
+            raise BoardError(str(e), "PortInUse") from None
 
     def _set_lock(self, name: str | None, lock: PortLock | None) -> None:
         old = self._locks.pop(name, None)
@@ -148,12 +148,15 @@ class BoardSession:
             old.release()
 
     def connect_emulator(self, baud: int | None, *, why: str = "", announce: bool = False) -> str:
-        from .emulator.process import launch  # the emulator is only imported when used
+        from .emulator.process import EmulatorError, launch  # the emulator is only imported when used
 
         with self._lock:
             self._replace(None)
             self._stop_emulator()
-            self.emulator = launch(baud=baud)
+            try:
+                self.emulator = launch(baud=baud)
+            except EmulatorError as e:
+                raise BoardError(f"the emulated ESP32 did not start: {e}", "EmulatorFailed") from None
         message = self.connect(self.emulator.url, baud or DEFAULT_BAUD, hard_reset=self.emulator.hard_reset, announce=announce)
         if why:
             return f"{why[0].upper()}{why[1:]} — using the emulated ESP32 at {self.emulator.url} (%connect PORT for a real board)."
@@ -226,8 +229,8 @@ class BoardSession:
             self._changed.wait_for(lambda: self.board is not None and self.board.connected, timeout)
             if self.board is None or not self.board.connected:
                 if self.board and self.board.lost:
-                    raise BoardError(f"{self.board.lost} — waiting for it to come back (or %connect another port)")
-                raise BoardError(self.error or "no board connected — run %connect PORT (%ports lists them) or %connect emulator")
+                    raise BoardError(f"{self.board.lost} — waiting for it to come back (or %connect another port)", "LinkLost")
+                raise BoardError(self.error or "no board connected — run %connect PORT (%ports lists them) or %connect emulator", "NoBoard")
             return self.board
 
     def board_named(self, name: str, timeout: float = 2.0) -> Board:
@@ -237,11 +240,11 @@ class BoardSession:
         with self._lock:
             if name not in self.named:
                 known = ", ".join([DEFAULT_NAME, *self.named])
-                raise BoardError(f"no board is named {name!r} (boards: {known}); %connect --name {name} PORT connects one")
+                raise BoardError(f"no board is named {name!r} (boards: {known}); %connect --name {name} PORT connects one", "NoBoard")
             self._changed.wait_for(lambda: name in self.named and self.named[name].connected, timeout)
             board = self.named.get(name)
             if board is None or not board.connected:
-                raise BoardError(f"board {name!r}: {board.lost if board else 'disconnected'} — waiting for it to come back")
+                raise BoardError(f"board {name!r}: {board.lost if board else 'disconnected'} — waiting for it to come back", "LinkLost")
             return board
 
     def _unsolicited(self, data: bytes) -> None:

@@ -111,3 +111,11 @@ def next_output(kc, msg_id: str, timeout: float = HANG_GUARD) -> dict:
             raise AssertionError(f"no output from the kernel within {timeout} s") from None
         if answers(msg, msg_id) and msg["msg_type"] in ("stream", "execute_result", "error"):
             return msg
+
+
+def fails(kc, code: str, ename: str, timeout: float = HANG_GUARD) -> str:
+    """Run `code`, which must end its cell with an error reply named `ename`; the evalue."""
+    run = run_cell(kc, code, timeout)
+    content = run.reply["content"]
+    assert run.status == "error" and content["ename"] == ename, content
+    return content["evalue"]

@@ -9,7 +9,7 @@ import pytest
 
 from esp32_kernel.emulator.process import launch
 from esp32_kernel.session import BoardSession
-from kernel_harness import HANG_GUARD, run_cell, start_kernel
+from kernel_harness import HANG_GUARD, fails, run_cell, start_kernel
 
 
 @pytest.fixture(scope="module")
@@ -95,10 +95,10 @@ def test_what_a_named_board_prints_between_cells_is_labelled(kc):
 
 
 def test_unknown_names_and_boards_listing(kc, benches):
-    assert "no board is named 'zz'" in ok(kc, "%%on zz\nprint(1)")
+    assert "no board is named 'zz'" in fails(kc, "%%on zz\nprint(1)", "NoBoard")
     listing = ok(kc, "%boards")
     assert benches["a"].url in listing and benches["b"].url in listing
-    out = ok(kc, f"%connect --name again {benches['a'].url}")
+    out = fails(kc, f"%connect --name again {benches['a'].url}", "PortInUse")
     assert "already connected in this kernel as board 'a'" in out
 
 
@@ -107,10 +107,10 @@ def test_a_port_held_by_another_kernel_is_refused_naming_it(kc, benches, runtime
     holder = BoardSession()
     holder.connect(benches["c"].url)
     try:
-        out = ok(kc, f"%connect --name c {benches['c'].url}")
+        out = fails(kc, f"%connect --name c {benches['c'].url}", "PortInUse")
         assert "is in use by another kernel" in out and f"pid {os.getpid()}" in out
     finally:
         holder.close()
     assert "as board 'c'" in ok(kc, f"%connect --name c {benches['c'].url}")
     assert "Disconnected board 'c'" in ok(kc, "%disconnect --name c")
-    assert "no board is named 'c'" in ok(kc, "%%on c\nprint(1)")
+    assert "no board is named 'c'" in fails(kc, "%%on c\nprint(1)", "NoBoard")

@@ -13,10 +13,11 @@ import sys
 import pytest
 
 from board_helpers import wait_for
-from esp32_kernel.emulator import board_folder, esp_image
+from esp32_kernel.chip import esp_image
+from esp32_kernel.emulator import board_folder
 from esp32_kernel.emulator.process import launch
 from esp32_kernel.emulator.rom_bootloader import slip_encode
-from kernel_harness import run_cell, start_kernel
+from kernel_harness import fails, run_cell, start_kernel
 
 APP_OFFSET = 0x10000
 
@@ -24,7 +25,7 @@ APP_OFFSET = 0x10000
 def make_firmware(version: str = "v1.24.0-flash-test", corrupt: bool = False) -> bytes:
     """A combined image as micropython.org's ESP32 .bin files are (flashed at 0x1000):
     bootloader, partition table at +0x7000, app at +0xF000."""
-    from esp32_kernel.emulator.board_profile import partition_table
+    from esp32_kernel.chip.board_profile import partition_table
 
     app = bytearray(esp_image.build([(0x3F400020, esp_image.app_description(version) + bytes(range(256)) * 40), (0x40080000, b"\x5a" * 3000)], 0x40081000))
     if corrupt:
@@ -147,7 +148,7 @@ def test_a_26_mhz_board_reports_its_crystal(tmp_path):
     the ROM's RTC calibration) and names the crystal; the ROM's greeting is at 74880 baud."""
     import json
 
-    from esp32_kernel.emulator.board_profile import BOARDS_DIR
+    from esp32_kernel.chip.board_profile import BOARDS_DIR
 
     profile = json.loads((BOARDS_DIR / "esp32-devkitc.json").read_text())
     profile.update(id="esp32-26mhz", name="ESP32 with a 26 MHz crystal", aliases=[], xtal_mhz=26)
@@ -251,15 +252,15 @@ def cell(kc, code: str) -> str:
 
 def test_flash_refuses_bad_input_and_loses_nothing(kernel, tmp_path):
     cell(kernel, "kept = 42")
-    assert "no such file" in cell(kernel, f"%flash {tmp_path / 'missing.bin'}")
+    assert "no such file" in fails(kernel, f"%flash {tmp_path / 'missing.bin'}", "FileNotFoundError")
     (tmp_path / "notes.txt").write_text("# not a firmware image at all\n")
-    assert "does not start with an ESP firmware image header" in cell(kernel, f"%flash {tmp_path / 'notes.txt'}")
+    assert "does not start with an ESP firmware image header" in fails(kernel, f"%flash {tmp_path / 'notes.txt'}", "FlashError")
     (tmp_path / "s3.bin").write_bytes(esp_image.build([(0x3FC88000, b"x" * 16)], 0x40375000, chip_id=9))
-    assert "for the ESP32-S3, not for the ESP32" in cell(kernel, f"%flash {tmp_path / 's3.bin'}")
+    assert "for the ESP32-S3, not for the ESP32" in fails(kernel, f"%flash {tmp_path / 's3.bin'}", "FlashError")
     (tmp_path / "good.bin").write_bytes(make_firmware())
-    assert "must be a multiple of 0x1000" in cell(kernel, f"%flash {tmp_path / 'good.bin'} --address 0x1001")
-    assert "usage:" in cell(kernel, "%flash")
-    assert "--baud must be a positive number" in cell(kernel, f"%flash {tmp_path / 'good.bin'} --baud 0")
+    assert "must be a multiple of 0x1000" in fails(kernel, f"%flash {tmp_path / 'good.bin'} --address 0x1001", "FlashError")
+    assert "usage:" in fails(kernel, "%flash", "UsageError")
+    assert "--baud must be a positive number" in fails(kernel, f"%flash {tmp_path / 'good.bin'} --baud 0", "UsageError")
     assert cell(kernel, "print(kept)") == "42\n"
 
 
@@ -271,7 +272,7 @@ def test_flash_tells_how_to_enter_download_mode_when_the_board_does_not_answer(k
     wait_for(lambda: emulator.status()["micropython_running"])
     (tmp_path / "good.bin").write_bytes(make_firmware())
     cell(kernel, "mark = 'the kernel board'")
-    out = cell(kernel, f"%flash {tmp_path / 'good.bin'} --port {emulator.url}")
+    out = fails(kernel, f"%flash {tmp_path / 'good.bin'} --port {emulator.url}", "FlashError", timeout=180)
     assert "did not answer as the ESP32's ROM bootloader" in out and "hold BOOT (GPIO0), press and release EN" in out, out
     assert cell(kernel, "print(mark)") == "the kernel board\n"  # the board cells run on is untouched
 
@@ -290,7 +291,7 @@ def test_flash_writes_firmware_shows_progress_and_reconnects(kernel, tmp_path):
 def test_flash_a_corrupt_app_then_recover_with_a_good_one(kernel, tmp_path):
     (tmp_path / "bad.bin").write_bytes(make_firmware(corrupt=True))
     (tmp_path / "good.bin").write_bytes(make_firmware())
-    out = cell(kernel, f"%flash {tmp_path / 'bad.bin'}")
+    out = fails(kernel, f"%flash {tmp_path / 'bad.bin'}", "FlashError", timeout=180)
     assert "does not start it" in out and "not bootable" in out, out
     dead = run_cell(kernel, "print('alive?')", timeout=60)
     assert "alive?" not in dead.stdout and "%flash a good MicroPython image" in dead.error["evalue"]

@@ -10,7 +10,7 @@ import time
 
 import pytest
 
-from kernel_harness import HANG_GUARD, next_output, run_cell, start_kernel
+from kernel_harness import HANG_GUARD, fails, next_output, run_cell, start_kernel
 
 
 @pytest.fixture(scope="module")
@@ -114,10 +114,8 @@ def test_magics_inside_a_device_cell_run_in_order(kc):
 
 
 def test_bad_magic_input_is_one_clear_line_and_keeps_the_board(kc):
-    run = run_cell(kc, "%connect --baud fast")
-    assert "%connect:" in run.stdout and "usage:" in run.stdout
-    run = run_cell(kc, "%connect /dev/no-such-port")
-    assert "no board found on /dev/no-such-port" in run.stdout
+    assert "usage: connect" in fails(kc, "%connect --baud fast", "UsageError")
+    assert "no board found on /dev/no-such-port" in fails(kc, "%connect /dev/no-such-port", "BoardNotFound")
     assert run_cell(kc, "1 + 1").result == "2"  # still on the emulator
 
 
@@ -248,12 +246,12 @@ def test_values_move_between_host_and_board(kc):
 
 def test_value_magics_refuse_what_they_cannot_move(kc):
     run_cell(kc, "%%host\nimport os\nhandle = os")
-    assert "only literals" in run_cell(kc, "%push handle").stdout
-    assert "no host variable nope" in run_cell(kc, "%push nope").stdout
-    assert "not a variable name" in run_cell(kc, "%pull 1x").stdout
-    assert "NameError" in run_cell(kc, "%pull missing_on_board").stdout
+    assert "only literals" in fails(kc, "%push handle", "TypeError")
+    assert "no host variable nope" in fails(kc, "%push nope", "NameError")
+    assert "not a variable name" in fails(kc, "%pull 1x", "UsageError")
+    assert "missing_on_board" in fails(kc, "%pull missing_on_board", "NameError")
     run_cell(kc, "import machine")
-    assert "not a literal" in run_cell(kc, "%pull machine").stdout
+    assert "not a literal" in fails(kc, "%pull machine", "TypeError")
 
 
 def test_board_object_in_host_cells(kc):

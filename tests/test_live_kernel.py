@@ -8,7 +8,7 @@ import time
 
 import pytest
 
-from kernel_harness import HANG_GUARD, run_cell, start_kernel
+from kernel_harness import HANG_GUARD, fails, run_cell, start_kernel
 
 
 @pytest.fixture(scope="module")
@@ -200,8 +200,8 @@ def test_plot_magic_saves_csv_and_reports_usage_errors(kc, tmp_path):
     saved = run_cell(kc, f"%plot --csv {path} c")
     assert saved.stdout == f"Saved 10 rows to {path}.\n"
     assert path.read_text().splitlines()[0] == "time,t,c"
-    assert "a window is a positive duration" in run_cell(kc, "%plot --window 0s").stdout
-    assert "%plot: no series 'nope'" in run_cell(kc, f"%plot --csv {path} nope").stdout
+    assert "a window is a positive duration" in fails(kc, "%plot --window 0s", "UsageError")
+    assert "no series 'nope'" in fails(kc, f"%plot --csv {path} nope", "KeyError")
 
 
 

@@ -15,7 +15,7 @@ from esp32_kernel.board import Board
 from esp32_kernel.emulator.process import launch
 from esp32_kernel.mount import mount
 from esp32_kernel.session import KERNEL_HELPERS
-from kernel_harness import HANG_GUARD, run_cell, start_kernel
+from kernel_harness import HANG_GUARD, fails, run_cell, start_kernel
 
 NASTY = bytes(range(256)) * 3 + b"\x10\x10\x03\x04 rst:0x1 (POWERON_RESET) MPY: soft reboot\r\n\x1e\x1f\x18"
 
@@ -137,8 +137,8 @@ def test_read_only_mount_refuses_changes(kc, kernel):
 
 
 def test_a_missing_folder_is_a_clear_error(kc):
-    out = ok(kc, "%mount no/such/folder")
-    assert "%mount: no/such/folder is not a folder on this computer" in out
+    out = fails(kc, "%mount no/such/folder", "MountError")
+    assert "no/such/folder is not a folder on this computer" in out
     assert value(kc, "import os\nos.getcwd()") == "'/'"
 
 

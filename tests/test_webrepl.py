@@ -197,7 +197,8 @@ def test_interrupt_stops_a_loop_over_webrepl(kernel):
 def test_safe_boot_needs_the_serial_port_and_the_webrepl_link_stays(kernel, url):
     _, kc = kernel
     run = run_cell(kc, "%safe")
-    assert f"%safe: {url} is a WebREPL link, which cannot catch the board as it boots" in run.stdout
+    assert run.reply["content"]["ename"] == "RecoveryError"
+    assert f"{url} is a WebREPL link, which cannot catch the board as it boots" in run.reply["content"]["evalue"]
     assert "Connected to the ESP32 over WebREPL" in run.stdout  # back on it, with the password it kept
     assert run_cell(kc, "'still here'").result == "'still here'"
 
@@ -206,7 +207,8 @@ def test_a_wrong_password_is_a_clear_error_and_the_kernel_stays_usable(kernel, u
     _, kc = kernel
     run_cell(kc, "%disconnect")
     run, _ = run_cell_answering(kc, f"%connect {url}", "not-it")
-    assert f"%connect: WebREPL at {url} refused the password — check it" in run.stdout
+    assert run.reply["content"]["ename"] == "AccessDenied"
+    assert f"WebREPL at {url} refused the password — check it" in run.reply["content"]["evalue"]
     assert run_cell(kc, "%%host\n3 * 3").result == "9"
     # Refused, it is not remembered: the next %connect asks again.
     run, _ = run_cell_answering(kc, f"%connect {url}", PASSWORD)
@@ -218,7 +220,8 @@ def test_a_front_end_without_input_gets_told_to_use_the_environment(kernel, url)
     _, kc = kernel
     run_cell(kc, "%disconnect")
     run = collect(kc, kc.execute(f"%connect {url}", allow_stdin=False))
-    assert "cannot ask for one — set ESP32_KERNEL_WEBREPL_PASSWORD" in run.stdout
+    assert run.status == "error"
+    assert "cannot ask for one — set ESP32_KERNEL_WEBREPL_PASSWORD" in run.reply["content"]["evalue"]
 
 
 def test_no_webrepl_listening_is_a_clear_error(kernel):
@@ -227,7 +230,8 @@ def test_no_webrepl_listening_is_a_clear_error(kernel):
         probe.bind(("127.0.0.1", 0))
         free = probe.getsockname()[1]
     run, _ = run_cell_answering(kc, f"%connect ws://127.0.0.1:{free}", "whatever")
-    assert f"nothing is listening at ws://127.0.0.1:{free} — is WebREPL started on the board" in run.stdout
+    assert run.reply["content"]["ename"] == "NothingListening"
+    assert f"nothing is listening at ws://127.0.0.1:{free} — is WebREPL started on the board" in run.reply["content"]["evalue"]
     assert run_cell(kc, "%%host\n'still here'").result == "'still here'"
 
 
@@ -236,7 +240,9 @@ def test_a_board_whose_wifi_is_off_is_a_clear_error(kernel, emulator, url):
     run_cell(kc, "%disconnect")
     on_the_console(emulator, "import network\nnetwork.WLAN(network.AP_IF).active(False)")
     run, _ = run_cell_answering(kc, f"%connect {url}", PASSWORD)
-    assert "closed the connection before WebREPL answered" in run.stdout and "WiFi up" in run.stdout
+    refused = run.reply["content"]
+    assert refused["ename"] == "ConnectionClosed"
+    assert "closed the connection before WebREPL answered" in refused["evalue"] and "WiFi up" in refused["evalue"]
     # A station that joined an access point makes it reachable again, as on a board.
     emulator.add_ap("LabNet", "lab-pass-1")
     on_the_console(

@@ -23,7 +23,12 @@ _READ_TIMEOUT = 0.2
 
 
 class LinkError(Exception):
-    """The link could not be opened or was lost; the message says what to do."""
+    """The link could not be opened or was lost; the message says what to do and `name`
+    what kind of failure it is (PortInUse, BoardNotFound, NothingListening …)."""
+
+    def __init__(self, message: str, name: str = "LinkError") -> None:
+        super().__init__(message)
+        self.name = name
 
 
 class _QuietModemSerial(serial.Serial):
@@ -68,27 +73,30 @@ def open_serial(port: str, baud: int = DEFAULT_BAUD) -> serial.SerialBase:
         ser.rts = False
         ser.open()
     except (serial.SerialException, ValueError, OSError, NotImplementedError) as e:
-        raise LinkError(_open_advice(port, e)) from e
+        raise _open_failure(port, e) from e
     return ser
 
 
-def _open_advice(port: str, error: Exception) -> str:
+def _open_failure(port: str, error: Exception) -> LinkError:
+    """Why `port` could not be opened, and what to do about it."""
     text = str(error)
     if "exclusively lock" in text or "Resource temporarily unavailable" in text or "busy" in text.lower():
-        return (
+        return LinkError(
             f"{port} is in use by another program (a serial monitor, Thonny, mpremote or another"
-            " kernel) — close it and run %connect again"
+            " kernel) — close it and run %connect again",
+            "PortInUse",
         )
     if "Permission denied" in text or "Errno 13" in text:
-        return (
+        return LinkError(
             f"no permission to open {port} — on Linux add yourself to the 'dialout' group"
-            " (sudo usermod -aG dialout $USER, then log in again)"
+            " (sudo usermod -aG dialout $USER, then log in again)",
+            "PermissionError",
         )
     if "No such file" in text or "could not open port" in text or "Errno 2" in text:
-        return f"no board found on {port} — is it plugged in? %ports lists the candidates"
+        return LinkError(f"no board found on {port} — is it plugged in? %ports lists the candidates", "BoardNotFound")
     if "Connection refused" in text or "Errno 111" in text:
-        return f"nothing is listening at {port} — is the emulator or serial server running?"
-    return f"could not open {port}: {text}"
+        return LinkError(f"nothing is listening at {port} — is the emulator or serial server running?", "NothingListening")
+    return LinkError(f"could not open {port}: {text}")
 
 
 def _read_available(ser: serial.SerialBase) -> bytes:

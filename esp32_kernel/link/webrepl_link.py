@@ -107,26 +107,29 @@ class WebReplLink:
         try:
             ws.connect(url, timeout=CONNECT_TIMEOUT)
         except (websocket.WebSocketException, OSError, ValueError) as e:
-            raise LinkError(self._open_advice(e)) from None
+            raise self._open_failure(e) from None
         return ws
 
-    def _open_advice(self, error: Exception) -> str:
+    def _open_failure(self, error: Exception) -> LinkError:
+        """Why the WebREPL could not be opened, and what to do about it."""
         text = str(error) or type(error).__name__
         if isinstance(error, ConnectionRefusedError) or "refused" in text.lower():
-            return (
+            return LinkError(
                 f"nothing is listening at {self.port} — is WebREPL started on the board"
-                " (import webrepl; webrepl.start()) and is this the board's address?"
+                " (import webrepl; webrepl.start()) and is this the board's address?",
+                "NothingListening",
             )
         if isinstance(error, (TimeoutError, websocket.WebSocketTimeoutException)):
-            return f"no answer from {self.port} within {CONNECT_TIMEOUT:.0f} s — is the board on this network?"  # fmt: skip
+            return LinkError(f"no answer from {self.port} within {CONNECT_TIMEOUT:.0f} s — is the board on this network?", "TimeoutError")  # fmt: skip
         closed = (websocket.WebSocketConnectionClosedException, ConnectionResetError)
         if isinstance(error, closed) or "closed" in text.lower():
-            return (
+            return LinkError(
                 f"{self.port} closed the connection before WebREPL answered — is WebREPL started on the"
                 " board (import webrepl; webrepl.start()) and its WiFi up (a station connected or its access"
-                " point active)? Only one WebREPL client at a time: close the browser tab or other tool."
+                " point active)? Only one WebREPL client at a time: close the browser tab or other tool.",
+                "ConnectionClosed",
             )
-        return f"could not open WebREPL at {self.port}: {text}"
+        return LinkError(f"could not open WebREPL at {self.port}: {text}")
 
     def _log_in(self, password: Secret) -> bytes:
         """Answer the password prompt; the bytes that followed the greeting."""
@@ -148,11 +151,11 @@ class WebReplLink:
             except (websocket.WebSocketException, OSError) as e:
                 if denied and _DENIED in said:
                     raise PasswordRefused(self._refused()) from None
-                raise LinkError(self._open_advice(e)) from None
+                raise self._open_failure(e) from None
             if opcode == websocket.ABNF.OPCODE_CLOSE:
                 if denied:
                     raise PasswordRefused(self._refused())
-                raise LinkError(self._open_advice(websocket.WebSocketConnectionClosedException("closed")))
+                raise self._open_failure(websocket.WebSocketConnectionClosedException("closed"))
             said += data
         return said
 

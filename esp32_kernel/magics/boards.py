@@ -13,11 +13,12 @@ import threading
 
 from IPython.core.magic import cell_magic, line_magic, magics_class
 
-from ..board import BoardError, parse_exception
+from ..board import BoardError
+from ..errors import magic_failed, parse_exception
 from ..cells import with_result
 from ..live.frames import Frame, OutputDemux, result_text
 from ..session import DEFAULT_NAME
-from .base import KernelMagics, MagicParser, parse_line
+from .base import KernelMagics, MagicParser, MagicUsageError, parse_line
 
 _on = MagicParser(prog="on", add_help=False)
 _on.add_argument("names", nargs="*")
@@ -42,26 +43,15 @@ class BoardsMagics(KernelMagics):
         """%%on NAME… | --all — run the cell on each named board at once; output labelled by board.
         --all means every board connected with --name ('default' names the usual board)."""
         args = parse_line(_on, line)
-        if args is None:
-            return
         self.kernel.wait_for_start_up()
         sessions = self.kernel.boards
         names = list(dict.fromkeys(args.names + (list(sessions.named) if args.all else [])))
         if not names:
-            print("%on: name the boards (%%on a b) or use --all; %connect --name a PORT connects one")
-            return
-        boards = {}
-        for name in names:
-            try:
-                boards[name] = sessions.board_named(name)
-            except BoardError as e:
-                print(f"%on: {e}")
-                return
+            raise MagicUsageError("name the boards (%%on a b) or use --all; %connect --name a PORT connects one")
+        boards = {name: sessions.board_named(name) for name in names}
         failures = run_on(boards, cell)
         if failures:
-            from ..kernel import board_problem
-
-            raise board_problem("BoardsFailed", "; ".join(f"{name}: {why}" for name, why in failures.items()))
+            raise magic_failed("on", "BoardsFailed", "; ".join(f"{name}: {why}" for name, why in failures.items()))
 
 
 def run_on(boards: dict, cell: str, out=None) -> dict[str, str]:

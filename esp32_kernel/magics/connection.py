@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from IPython.core.magic import cell_magic, line_magic, magics_class
 
-from ..board import AccessDenied, BoardError
+from ..board import AccessDenied
 from ..config import EMULATOR
 from ..link import ports
 from ..link.serial_link import DEFAULT_BAUD
 from ..link.webrepl_link import Secret, is_webrepl_url
-from .base import KernelMagics, MagicParser, parse_line
+from .base import KernelMagics, MagicParser, MagicUsageError, parse_line
 
 
 _connect = MagicParser(prog="connect", add_help=False)
@@ -27,30 +27,25 @@ class ConnectionMagics(KernelMagics):
         """%connect PORT|URL|emulator [--baud N] [--name NAME] — run the next cells on that board;
         with --name, connect another board under that name (%%on NAME runs a cell there)."""
         args = parse_line(_connect, line)
-        if args is None:
-            return
         if args.baud is not None and args.baud <= 0:
-            print("%connect: --baud must be a positive number such as 115200")
-            return
+            raise MagicUsageError("--baud must be a positive number such as 115200")
+        if args.name is not None and (not args.name.isidentifier() or args.name == "default" or args.port == EMULATOR):
+            raise MagicUsageError("--name takes a short name such as bench1 (not 'default'), for a port or URL")
         # The start-up connection may still be under way; let it land before replacing it.
         self.kernel.wait_for_start_up()
         sessions = self.kernel.boards
-        if args.name is not None and (not args.name.isidentifier() or args.name == "default" or args.port == EMULATOR):
-            print("%connect: --name takes a short name such as bench1 (not 'default'), for a port or URL")
-            return
         if args.name is None:
             self.kernel.password_wanted = None  # the configured WebREPL's password is not asked for now
+        if args.port == EMULATOR:
+            print(sessions.connect_emulator(args.baud))
+            return
+        password, source = self._password_for(args.port)
         try:
-            if args.port == EMULATOR:
-                print(sessions.connect_emulator(args.baud))
-                return
-            password, source = self._password_for(args.port)
-            try:
-                print(sessions.connect(args.port, args.baud or DEFAULT_BAUD, name=args.name, password=password))
-            except AccessDenied as e:
-                print(f"%connect: {e}" + (f" (the password came from {source})" if source not in ("", "typed") else ""))
-        except BoardError as e:
-            print(f"%connect: {e}")
+            print(sessions.connect(args.port, args.baud or DEFAULT_BAUD, name=args.name, password=password))
+        except AccessDenied as e:
+            if source in ("", "typed"):
+                raise
+            raise AccessDenied(f"{e} (the password came from {source})") from None
 
     def _password_for(self, port: str) -> tuple[Secret | None, str]:
         return self.kernel.webrepl_password(port) if is_webrepl_url(port) else (None, "")
@@ -67,10 +62,9 @@ class ConnectionMagics(KernelMagics):
     def disconnect(self, line: str) -> None:
         """%disconnect [--name NAME] — close the link (and stop the emulator if it was ours)."""
         args = parse_line(_disconnect, line)
-        if args is not None:
-            if args.name is None:
-                self.kernel.password_wanted = None
-            print(self.kernel.boards.disconnect(args.name))
+        if args.name is None:
+            self.kernel.password_wanted = None
+        print(self.kernel.boards.disconnect(args.name))
 
     @line_magic
     def ports(self, line: str) -> None:

@@ -13,9 +13,8 @@ from pathlib import Path
 
 from IPython.core.magic import cell_magic, line_magic, magics_class
 
-from ..board import BoardError
 from ..files import BoardFiles, FileError, board_path, write_local
-from ..mount import MOUNT_POINT, MountError, MountServer, board_mounted, mount, unmount
+from ..mount import MOUNT_POINT, MountServer, board_mounted, mount, unmount
 from .base import KernelMagics, MagicParser, parse_line
 
 PROGRESS_AFTER = 1.0  # seconds: shorter transfers show no progress bar
@@ -104,22 +103,10 @@ class FileMagics(KernelMagics):
         self.kernel.wait_for_start_up()  # the start-up connection may still be under way
         return BoardFiles(self.kernel.boards.current())
 
-    def _run(self, name: str, action) -> None:
-        try:
-            action()
-        except FileError as e:
-            print(f"%{name}: {e}")
-        except BoardError as e:
-            print(f"%{name}: {e}")
-        except MountError as e:
-            print(f"%{name}: {e}")
-        except OSError as e:  # this computer's side
-            print(f"%{name}: {e.strerror or e}: {e.filename}" if e.filename else f"%{name}: {e}")
-
     def _local_target(self, path: Path, force: bool) -> Path:
         resolved = path.expanduser().resolve()
         if not force and not resolved.is_relative_to(self.notebook_dir):
-            raise FileError(f"{path} is outside the notebook's folder ({self.notebook_dir}); add --force to write there")
+            raise FileError(f"{path} is outside the notebook's folder ({self.notebook_dir}); add --force to write there", "EACCES")
         return resolved
 
     # Listing and reading ----------------------------------------------------------------
@@ -128,8 +115,7 @@ class FileMagics(KernelMagics):
     def ls(self, line: str) -> None:
         """%ls [-l] [PATH] — the board's files (folders end in /); -l adds sizes."""
         args = parse_line(_ls, line)
-        if args is not None:
-            self._run("ls", lambda: self._ls(args.path, args.long))
+        self._ls(args.path, args.long)
 
     def _ls(self, path: str, long: bool) -> None:
         entries = self._files().ls(path)
@@ -143,8 +129,7 @@ class FileMagics(KernelMagics):
     def cat(self, line: str) -> None:
         """%cat PATH — show a board file (text)."""
         args = parse_line(_cat, line)
-        if args is not None:
-            self._run("cat", lambda: self._cat(args.path))
+        self._cat(args.path)
 
     def _cat(self, path: str) -> None:
         data = self._files().get_bytes(path)
@@ -159,8 +144,7 @@ class FileMagics(KernelMagics):
     def df(self, line: str) -> None:
         """%df [PATH] — size and free space of the board's file system."""
         args = parse_line(_df, line)
-        if args is not None:
-            self._run("df", lambda: self._df(args.path))
+        self._df(args.path)
 
     def _df(self, path: str) -> None:
         size, free = self._files().df(path)
@@ -174,8 +158,7 @@ class FileMagics(KernelMagics):
     def put(self, line: str) -> None:
         """%put LOCAL [REMOTE] — copy a file from this computer to the board (atomic, checked by sha256)."""
         args = parse_line(_put, line)
-        if args is not None:
-            self._run("put", lambda: self._put(args.local, args.remote))
+        self._put(args.local, args.remote)
 
     def _put(self, local: str, remote: str | None) -> None:
         source = Path(local).expanduser()
@@ -201,8 +184,7 @@ class FileMagics(KernelMagics):
     def get(self, line: str) -> None:
         """%get REMOTE [LOCAL] [--force] — copy a board file here (inside the notebook's folder unless --force)."""
         args = parse_line(_get, line)
-        if args is not None:
-            self._run("get", lambda: self._get(args.remote, args.local, args.force))
+        self._get(args.remote, args.local, args.force)
 
     def _get(self, remote: str, local: str | None, force: bool) -> None:
         remote = board_path(remote)
@@ -226,8 +208,7 @@ class FileMagics(KernelMagics):
 
         (IPython's %%writefile, for files on this computer, is %%host_writefile.)"""
         args = parse_line(_writefile, line)
-        if args is not None:
-            self._run("writefile", lambda: self._writefile(args.path, cell, args.append))
+        self._writefile(args.path, cell, args.append)
 
     def _writefile(self, path: str, cell: str, append: bool) -> None:
         files = self._files()
@@ -241,8 +222,7 @@ class FileMagics(KernelMagics):
     def sync(self, line: str) -> None:
         """%sync LOCALDIR [REMOTEDIR] [--delete] — send the files that differ (by sha256); --delete removes board files LOCALDIR lacks."""
         args = parse_line(_sync, line)
-        if args is not None:
-            self._run("sync", lambda: self._sync(args.local, args.remote, args.delete))
+        self._sync(args.local, args.remote, args.delete)
 
     def _sync(self, local: str, remote: str, delete: bool) -> None:
         started = time.monotonic()
@@ -259,19 +239,17 @@ class FileMagics(KernelMagics):
     def rm(self, line: str) -> None:
         """%rm [-r] PATH… — remove board files (-r: folders with everything in them)."""
         args = parse_line(_rm, line)
-        if args is None:
-            return
         for path in args.paths:
-            self._run("rm", lambda p=path: (self._files().rm(p, args.recursive), print(f"Removed {board_path(p)}.")))
+            self._files().rm(path, args.recursive)
+            print(f"Removed {board_path(path)}.")
 
     @line_magic
     def mkdir(self, line: str) -> None:
         """%mkdir PATH… — make board folders (and their parents)."""
         args = parse_line(_mkdir, line)
-        if args is None:
-            return
         for path in args.paths:
-            self._run("mkdir", lambda p=path: (self._files().mkdir(p), print(f"Made {board_path(p)}/ on the board.")))
+            self._files().mkdir(path)
+            print(f"Made {board_path(path)}/ on the board.")
 
     # A folder of this computer on the board ---------------------------------------------
 
@@ -282,8 +260,7 @@ class FileMagics(KernelMagics):
         LOCALDIR/x.py, open() reads and writes its files. A reset of the board unmounts it.
         Without LOCALDIR: what is mounted."""
         args = parse_line(_mount, line)
-        if args is not None:
-            self._run("mount", lambda: self._mount_folder(args.local, args.readonly))
+        self._mount_folder(args.local, args.readonly)
 
     def _mount_folder(self, local: str | None, readonly: bool) -> None:
         self.kernel.wait_for_start_up()
@@ -306,8 +283,8 @@ class FileMagics(KernelMagics):
     @line_magic("umount")
     def umount_folder(self, line: str) -> None:
         """%umount — unmount the folder %mount put at /remote (the board's current folder goes back to /)."""
-        if parse_line(_umount, line) is not None:
-            self._run("umount", self._umount_folder)
+        parse_line(_umount, line)
+        self._umount_folder()
 
     def _umount_folder(self) -> None:
         self.kernel.wait_for_start_up()

@@ -17,9 +17,9 @@ from pathlib import Path
 from IPython.core.magic import line_magic, magics_class
 
 from ..board import BoardError
-from ..emulator import esp_image
+from ..chip import esp_image
 from ..link.serial_link import DEFAULT_BAUD
-from .base import KernelMagics, MagicParser, parse_line
+from .base import KernelMagics, MagicParser, MagicUsageError, parse_line
 
 FLASH_BAUD = 460800  # esptool's usual speed once connected (the ROM starts at 115200)
 BOOT_WATCH_S = 10.0  # how long to listen for MicroPython's banner (or a boot failure) after the reset
@@ -36,7 +36,7 @@ _flash.add_argument("--baud", type=int, default=FLASH_BAUD)
 
 
 class FlashError(Exception):
-    pass
+    """%flash could not do its job; the message says why and what to do."""
 
 
 @magics_class
@@ -51,22 +51,15 @@ class FlashMagics(KernelMagics):
         MicroPython firmware through the ESP32's ROM bootloader (esptool), then reconnect.
         --erase wipes the whole flash first (the board's files too)."""
         args = parse_line(_flash, line)
-        if args is None:
-            return
-        try:
-            firmware, address = _check_input(args.firmware, args.address)
-            if args.baud <= 0:
-                raise FlashError(f"--baud must be a positive number such as {FLASH_BAUD}, not {args.baud}")
-        except FlashError as e:
-            print(f"%flash: {e}")
-            return
+        if args.baud <= 0:
+            raise MagicUsageError(f"--baud must be a positive number such as {FLASH_BAUD}, not {args.baud}")
+        firmware, address = _check_input(args.firmware, args.address)
         self.kernel.wait_for_start_up()
         sessions = self.kernel.boards
         board, emulator = sessions.board, sessions.emulator
         port, baud = self._target(args.port)
         if port is None:
-            print("%flash: which board? %flash FIRMWARE.bin --port PORT (%ports lists them)")
-            return
+            raise MagicUsageError("which board? %flash FIRMWARE.bin --port PORT (%ports lists them)")
         emulated = emulator is not None and emulator.url == port
         ours = board is None or board.port == port  # the board cells run on: reconnected afterwards
         if board is not None and board.port == port:
@@ -77,20 +70,18 @@ class FlashMagics(KernelMagics):
                 _press_boot_and_reset(emulator)
             _run_esptool(port, args.baud, firmware, address, args.erase, emulated)
             boot_log, started = _reset_and_watch(port, emulator.hard_reset if emulated else None)
-        except FlashError as e:
-            print(f"%flash: {e}")
+        except FlashError:
             if emulated:
                 emulator.hard_reset()  # out of download mode: the board boots what its flash holds
             if ours:
                 self._reconnect(port, baud, emulated, quiet_failure=True)
-            return
+            raise
         if not started and _BOOT_FAILED.search(boot_log):
-            print(
-                f"%flash: the firmware was written, but the board does not start it; at each reset it says:\n{_first_failure(boot_log)}\n"
+            sessions.error = f"the firmware on {port} does not start — %flash a good MicroPython image (FIRMWARE.bin)"
+            raise FlashError(
+                f"the firmware was written, but the board does not start it; at each reset it says:\n{_first_failure(boot_log)}\n"
                 "The ROM bootloader is still there: flash a good MicroPython image with %flash FIRMWARE.bin."
             )
-            sessions.error = f"the firmware on {port} does not start — %flash a good MicroPython image (FIRMWARE.bin)"
-            return
         print(f"Flashed {firmware.name} at 0x{address:x}; the board restarted.")
         if ours:
             self._reconnect(port, baud, emulated)
@@ -137,7 +128,7 @@ def _check_input(name: str, address_text: str) -> tuple[Path, int]:
         raise FlashError(f"--address 0x{address:x} must be a multiple of 0x1000 (a flash sector)")
     path = Path(name).expanduser()
     if not path.is_file():
-        raise FlashError(f"{name}: no such file (MicroPython's ESP32 firmware .bin files are at micropython.org/download/ESP32_GENERIC)")
+        raise FileNotFoundError(2, "no such file (MicroPython's ESP32 firmware .bin files are at micropython.org/download/ESP32_GENERIC)", name)
     with open(path, "rb") as f:
         head = f.read(esp_image.HEADER_SIZE)
     problem = esp_image.describe_file_problem(head)

@@ -7,7 +7,8 @@ from IPython.display import display
 
 from ..live import widgets
 from ..live.api import Live
-from .base import KernelMagics, MagicParser, parse_line
+from ..errors import magic_failed
+from .base import KernelMagics, MagicParser, MagicUsageError, parse_line
 
 _plot = MagicParser(prog="plot", add_help=False)
 _plot.add_argument("names", nargs="*", help="series to plot (all if none)")
@@ -42,8 +43,6 @@ class LiveMagics(KernelMagics):
         In %%host cells: live.plot(...), live.frame() (a DataFrame), live.to_csv(path).
         """
         args = parse_line(_plot, line)
-        if args is None:
-            return
         live = self.live
         if args.stop:
             print(f"Stopped {live.stop()} live plot(s).")
@@ -52,8 +51,7 @@ class LiveMagics(KernelMagics):
             try:
                 path = live.to_csv(args.csv, *args.names)
             except KeyError as e:
-                print(f"%plot: {e.args[0]}")
-                return
+                raise magic_failed("plot", "KeyError", e.args[0]) from None
             print(f"Saved {len(live.frame(*args.names)):,} rows to {path}.")
             return
         if args.summary:
@@ -72,8 +70,7 @@ class LiveMagics(KernelMagics):
                 lines=args.lines if args.lines != "off" else None,
             )
         except ValueError as e:
-            print(f"%plot: {e}")
-            return
+            raise MagicUsageError(str(e)) from None
         display(plot.widget)
 
     @line_magic
@@ -85,11 +82,9 @@ class LiveMagics(KernelMagics):
         try:
             pins = widgets.parse_pins(line.split())
         except ValueError as e:
-            print(f"%gpio: {e}")
-            return
+            raise MagicUsageError(str(e)) from None
         if not pins:
-            print("%gpio: name the pins, e.g. %gpio 2 0:in 4:pwm 25:dac")
-            return
+            raise MagicUsageError("name the pins, e.g. %gpio 2 0:in 4:pwm 25:dac")
         display(widgets.GpioPanel(self.live, pins))
 
     @line_magic
@@ -97,11 +92,8 @@ class LiveMagics(KernelMagics):
         """%adc PIN… [--atten 0db|2.5db|6db|11db] [--rate HZ] [--timer N] — live meters and a
         plot per ADC channel; the board samples them from Timer N (default 3) and emits adcPIN."""
         args = parse_line(_adc, line)
-        if args is None:
-            return
         if not args.pins:
-            print("%adc: name the ADC pins, e.g. %adc 34 35")
-            return
+            raise MagicUsageError("name the ADC pins, e.g. %adc 34 35")
         display(widgets.AdcPanel(self.live, args.pins, atten=args.atten, rate=args.rate, timer=args.timer))
 
     @line_magic
@@ -113,22 +105,20 @@ class LiveMagics(KernelMagics):
         self.kernel.wait_for_start_up()  # a first cell: the emulator may still be starting
         emulator = self.kernel.boards.emulator
         if emulator is None:
-            print("%bench: the bench is the emulator's; this kernel is on a real board (%connect emulator)")
-            return
+            raise magic_failed("bench", "NotEmulated", "the bench is the emulator's; this kernel is on a real board (%connect emulator)")
         parts = []
         for word in line.split():
             kind, _, pin = word.partition(":")
             if not pin.isdigit():
-                print(f"%bench: {word!r}: a part is KIND:PIN, e.g. pot:34 therm:35 button:0 led:2")
-                return
+                raise MagicUsageError(f"{word!r}: a part is KIND:PIN, e.g. pot:34 therm:35 button:0 led:2")
             parts.append((kind, int(pin)))
         if not parts:
-            print("%bench: name the parts, e.g. %bench pot:34 therm:35 button:0 led:2")
-            return
+            raise MagicUsageError("name the parts, e.g. %bench pot:34 therm:35 button:0 led:2")
         try:
-            display(widgets.BenchPanel(self.live, emulator, parts))
-        except Exception as e:  # noqa: BLE001 - the bench says why
-            print(f"%bench: {e}")
+            panel = widgets.BenchPanel(self.live, emulator, parts)
+        except ValueError as e:  # an unknown part
+            raise MagicUsageError(str(e)) from None
+        display(panel)
 
     @line_magic
     def wifi(self, line: str) -> None:

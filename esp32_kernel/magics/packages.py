@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from IPython.core.magic import line_magic, magics_class
 
-from ..board import BoardError, DeviceError
 from ..files import BoardFiles
 from ..packages import DEFAULT_INDEX, install
 from .base import KernelMagics, MagicParser, parse_line
@@ -26,21 +25,14 @@ class PackageMagics(KernelMagics):
         micropython-lib packages. This computer fetches them and writes them to the board (no WiFi
         needed; every file checked by hash); --on-board runs mip on the board instead (it needs a network)."""
         args = parse_line(_mip, line)
-        if args is None:
-            return
         self.kernel.wait_for_start_up()
-        try:
-            board = self.kernel.boards.current()
-            for spec in args.packages:
-                if args.on_board:
-                    options = f"index={args.index!r}, mpy={not args.no_mpy}" + (f", target={args.target!r}" if args.target else "")
-                    print(board.exec(f"import mip\nmip.install({spec.partition('@')[0]!r}, {options}"
-                                     + (f", version={spec.partition('@')[2]!r})" if "@" in spec else ")"), timeout=300), end="")  # fmt: skip
-                    continue
-                done = install(BoardFiles(board), spec, index=args.index, target=args.target, mpy=not args.no_mpy)
-                same = f", {len(done.same)} already there" if done.same else ""
-                print(f"Installed {', '.join(done.packages)}: {len(done.files)} files written{same}.")
-        except DeviceError as e:
-            print(f"%mip: {e.ename}: {e.evalue}")
-        except BoardError as e:
-            print(f"%mip: {e}")
+        board = self.kernel.boards.current()
+        for spec in args.packages:
+            if args.on_board:
+                options = f"index={args.index!r}, mpy={not args.no_mpy}" + (f", target={args.target!r}" if args.target else "")
+                print(board.exec(f"import mip\nmip.install({spec.partition('@')[0]!r}, {options}"
+                                 + (f", version={spec.partition('@')[2]!r})" if "@" in spec else ")"), timeout=300), end="")  # fmt: skip
+                continue
+            done = install(BoardFiles(board), spec, index=args.index, target=args.target, mpy=not args.no_mpy)
+            same = f", {len(done.same)} already there" if done.same else ""
+            print(f"Installed {', '.join(done.packages)}: {len(done.files)} files written{same}.")

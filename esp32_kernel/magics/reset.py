@@ -12,7 +12,7 @@ from IPython.core.magic import line_magic, magics_class
 from ..board import BoardError
 from ..link.serial_link import DEFAULT_BAUD
 from ..recovery import DISABLED_NAME, RecoveryError, safe_boot
-from .base import KernelMagics, MagicParser, parse_line
+from .base import KernelMagics, MagicParser, MagicUsageError, parse_line
 
 RESET_PATIENCE = 15.0  # seconds for a board to come back after a hard reset
 MARKER = "__ek_before_reset__"
@@ -41,19 +41,13 @@ class ResetMagics(KernelMagics):
         --hard: reset the chip (RTS/EN, the emulator's reset, else machine.reset()), main.py runs.
         Reconnects afterwards. (IPython's %reset of the host namespace is %host_reset.)"""
         args = parse_line(_reset, line)
-        if args is None:
-            return
         self.kernel.wait_for_start_up()
-        try:
-            if args.hard:
-                how = self._hard_reset()
-                print(f"Hard reset ({how}): the board rebooted, ran boot.py and main.py, and is back at its prompt.")
-            else:
-                self.kernel.boards.current().soft_reset()
-                print("Soft reset: MicroPython restarted (boot.py ran again; the board's variables are gone).")
-        except BoardError as e:
-            print(f"%reset: {e}")
-            return
+        if args.hard:
+            how = self._hard_reset()
+            print(f"Hard reset ({how}): the board rebooted, ran boot.py and main.py, and is back at its prompt.")
+        else:
+            self.kernel.boards.current().soft_reset()
+            print("Soft reset: MicroPython restarted (boot.py ran again; the board's variables are gone).")
         self.kernel.show_notices()  # what it printed while booting
 
     def _hard_reset(self) -> str:
@@ -82,8 +76,6 @@ class ResetMagics(KernelMagics):
         """%safe [PORT] [--rename] [--baud N] — stop a main.py that loops or crashes at boot: reset the
         board and interrupt it while it boots; --rename also renames main.py to main.py.disabled."""
         args = parse_line(_safe, line)
-        if args is None:
-            return
         self.kernel.wait_for_start_up()
         self.kernel.show_notices()  # what the board printed before the rescue (a reboot loop, a traceback)
         sessions = self.kernel.boards
@@ -94,8 +86,7 @@ class ResetMagics(KernelMagics):
             self._last = (sessions.emulator.url, self._last[1] if self._last else DEFAULT_BAUD)
         port = args.port or (self._last[0] if self._last else None)
         if port is None:
-            print("%safe: which board? %safe PORT (see %ports)")
-            return
+            raise MagicUsageError("which board? %safe PORT (see %ports)")
         baud = args.baud or (self._last[1] if self._last and self._last[0] == port else DEFAULT_BAUD)
         self._last = (port, baud)
         emulated = sessions.emulator is not None and sessions.emulator.url == port
@@ -110,11 +101,12 @@ class ResetMagics(KernelMagics):
         try:
             message = sessions.connect(port, baud, hard_reset=hard_reset)
         except BoardError as e:
+            if error is None:
+                raise
             message = f"Could not reconnect: {e}"
         if error is not None:
-            print(f"%safe: {error}")
             print(message)
-            return
+            raise error
         said = [s.strip() for s in result.said.replace("\r", "").split("\n")]
         said = [s for s in said if s and s != ">>>" and not s.startswith(("MicroPython v", 'Type "help()"'))]
         print("Stopped the board while it booted" + (f" (its last words: {said[-1]})" if said else "") + ".")
