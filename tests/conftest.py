@@ -1,6 +1,7 @@
-"""What most emulator tests share: one emulated board per test module, and a Board connected
-to it for each test. A module defines its own `emulator` (or `board`) where it needs another:
-a fresh board per test, a board profile, a WebREPL port."""
+"""What most tests share: one emulated board per test module and a Board connected to it for
+each test; one kernel per test module (on its own emulated board), through jupyter_client.
+A module defines its own fixture of the same name where it needs another: a fresh board per
+test, a board profile, a WebREPL port, a kernel with another environment."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ import pytest
 
 from esp32_kernel.board import Board
 from esp32_kernel.emulator.process import launch
+from kernel_harness import start_kernel
 
 
 @pytest.fixture(scope="module")
@@ -22,3 +24,17 @@ def board(emulator):
     b.connect()
     yield b
     b.close()
+
+
+@pytest.fixture(scope="module")
+def kernel(tmp_path_factory):
+    """(kernel manager, client) of a kernel that started its own emulated board."""
+    km, kc = start_kernel(tmp_path_factory.mktemp("kernel"))
+    yield km, kc
+    kc.stop_channels()
+    km.shutdown_kernel(now=True)
+
+
+@pytest.fixture
+def kc(kernel):
+    return kernel[1]

@@ -12,21 +12,7 @@ import pytest
 from nbclient import NotebookClient
 from nbclient.exceptions import CellExecutionError
 
-from kernel_harness import collect, isolated_env, run_cell, start_kernel
-
-
-@pytest.fixture(scope="module")
-def kernel(tmp_path_factory):
-    km, kc = start_kernel(tmp_path_factory.mktemp("outcomes"))
-    assert run_cell(kc, "print('ready')").status == "ok"
-    yield km, kc
-    kc.stop_channels()
-    km.shutdown_kernel(now=True)
-
-
-@pytest.fixture
-def kc(kernel):
-    return kernel[1]
+from kernel_harness import collect, isolated_env, run_cell
 
 
 # (cell, the ename its error reply must carry, words its evalue must hold)

@@ -6,20 +6,10 @@ from __future__ import annotations
 import queue
 import time
 
-import pytest
-
 from esp32_kernel.completion import Binding, cell_bindings
-from kernel_harness import HANG_GUARD, run_cell, start_kernel
+from kernel_harness import HANG_GUARD, run_cell
 
 COUNTING_LOOP = "import time\nn = 0\nwhile True:\n    n += 1\n    print(n)\n    time.sleep_ms(10)"
-
-
-@pytest.fixture(scope="module")
-def kernel(tmp_path_factory):
-    km, kc = start_kernel(tmp_path_factory.mktemp("kernel"))
-    yield km, kc
-    kc.stop_channels()
-    km.shutdown_kernel(now=True)
 
 
 class Iopub:

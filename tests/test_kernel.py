@@ -13,19 +13,6 @@ import pytest
 from kernel_harness import HANG_GUARD, fails, next_output, run_cell, start_kernel
 
 
-@pytest.fixture(scope="module")
-def kernel(tmp_path_factory):
-    km, kc = start_kernel(tmp_path_factory.mktemp("kernel"))
-    yield km, kc
-    kc.stop_channels()
-    km.shutdown_kernel(now=True)
-
-
-@pytest.fixture
-def kc(kernel):
-    return kernel[1]
-
-
 def test_first_cell_says_it_uses_the_emulator_and_runs_on_micropython(kc):
     run = run_cell(kc, "import sys\nprint(sys.implementation.name)")
     assert run.status == "ok"

@@ -8,17 +8,9 @@ import uuid
 
 import pytest
 
-from kernel_harness import HANG_GUARD, CellRun, start_kernel
+from kernel_harness import HANG_GUARD, CellRun
 
 TARGET = "esp32_kernel.board"
-
-
-@pytest.fixture(scope="module")
-def kernel(tmp_path_factory):
-    km, kc = start_kernel(tmp_path_factory.mktemp("labcomm"))
-    yield km, kc
-    kc.stop_channels()
-    km.shutdown_kernel(now=True)
 
 
 class Comm:
