@@ -1,7 +1,7 @@
 """What a notebook cell means: device code, host Python, magics — and the last-value display.
 
-A cell runs on the board unless its first line is ``%%host`` (the rest is IPython's) or
-another cell magic. In a device cell, lines starting with ``%`` are line magics, run on the
+A cell runs on the board unless its first line is ``%%host`` (the rest is IPython's),
+``%%on`` (the rest runs on several boards at once) or another cell magic. In a device cell, lines starting with ``%`` are line magics, run on the
 host in order with the device code around them. This module only rewrites text; the
 kernel installs `route_cell` as an IPython input transformer.
 """
@@ -13,6 +13,8 @@ import re
 
 HOST_MAGIC = "%%host"
 RUN_DEVICE = "await get_ipython().kernel.run_device_code"
+ON_BOARDS = "%%on"  # awaited as the kernel's, not run as IPython's (blocking) cell magic
+RUN_ON_BOARDS = "await get_ipython().kernel.run_on_boards"
 _MAGIC_LINE = re.compile(r"^%(?!%)(\w[\w.-]*)\s?(.*)$")
 
 # The board shows a cell's last value through `__r__`, which the kernel's helpers define
@@ -27,6 +29,8 @@ def route_cell(lines: list[str]) -> list[str]:
     first = lines[0].strip()
     if first == HOST_MAGIC or first.startswith(HOST_MAGIC + " "):
         return lines[1:]
+    if first == ON_BOARDS or first.startswith(ON_BOARDS + " "):
+        return [f"{RUN_ON_BOARDS}({first[len(ON_BOARDS):].strip()!r}, {''.join(lines[1:])!r})\n"]
     if first.startswith("%%"):
         return lines  # another cell magic: IPython runs it
     out: list[str] = []

@@ -24,17 +24,19 @@ from ipykernel.ipkernel import IPythonKernel
 
 from . import __version__, redaction
 from .board import AccessDenied, Board, BoardError, Execution
+from .cell_life import CellLife
 from .cells import is_device_cell, is_device_only, route_cell, with_result
 from .completion import DeviceCompleter
 from .config import ConfigError, resolve_target
 from .errors import CellError, board_problem, device_exception
 from .host import HostBoard
-from .labcomm import LabComm
+from .lab import LabComm
 from .live.frames import Frame, OutputDemux, result_text
 from .link.webrepl_link import Secret
 from .session import PASSWORD_ENV, BoardSession
 
 CONNECT_TIMEOUT = 30.0  # the first cell waits this long for the start-up connection
+HOLD_PATIENCE = 120.0  # a cell waits this long for the lab panel's file transfer to end
 UNSOLICITED_LIMIT = 64 * 1024  # what the board prints between cells, kept for the next cell
 # Requests answered at once while a device cell runs, instead of queued behind it: they need
 # nothing from the board (completion answers from the stubs and the last namespace seen).
@@ -45,11 +47,23 @@ _answering_beside_a_cell: ContextVar[bool] = ContextVar("answering_beside_a_cell
 
 
 @dataclass
+class _Interruptible:
+    """Device work in a cell (its device code, `%%on`): Jupyter's interrupt cancels its task, once."""
+
+    loop: asyncio.AbstractEventLoop
+    task: asyncio.Task
+    pressed: bool = False
+
+    def interrupt(self) -> None:
+        if not self.pressed:
+            self.pressed = True
+            self.loop.call_soon_threadsafe(self.task.cancel)
+
+
+@dataclass
 class _RunningCell:
     loop: asyncio.AbstractEventLoop
     feed: asyncio.Queue  # the cell's text and result frame, then None at its end
-    task: asyncio.Task  # cancelled by Jupyter's interrupt
-    interrupted: bool = False
     done: bool = False  # the board finished it: what it prints now is not this cell's
     parent: dict = field(default_factory=dict)  # the execute request it belongs to
 
@@ -82,12 +96,14 @@ class ESP32Kernel(IPythonKernel):
             "pygments_lexer": "ipython3",
         }
         self.boards = BoardSession(on_unsolicited=self._on_unsolicited)
+        self.cells = CellLife()  # when each cell starts and ends, for whoever follows it
         self._demux = OutputDemux()  # the board's output: text and frames
         self._output_lock = threading.Lock()  # orders output with the end of each cell
         self._unsolicited_text: list[str] = []  # printed between cells, shown with the next
         self._running: _RunningCell | None = None  # the device code running now
+        self._interruptible: _Interruptible | None = None  # what Jupyter's interrupt cancels now
         self._host_code_running = False  # IPython runs a cell (%%host, magics): SIGINT interrupts it
-        self.frame_handlers: dict[str, Callable[[Frame], None]] = {}  # frame kind → consumer
+        self.frame_handlers: dict[str, Callable[[Frame, str | None], None]] = {}  # frame kind → consumer
         self.text_handlers: list[Callable[[str], None]] = []  # the board's plain text (line plots)
         self.completer = DeviceCompleter()
         redaction.install(self.log)  # the debug log prints messages: password widgets' values too
@@ -241,6 +257,11 @@ class ESP32Kernel(IPythonKernel):
         if cell is not None:
             cell.loop.call_soon_threadsafe(self._busy_again_for_the_cell)
 
+    @property
+    def device_code_running(self) -> bool:
+        """Device code of a cell is on the board now (its link is the cell's)."""
+        return self._running is not None
+
     def _busy_again_for_the_cell(self) -> None:
         """Status busy for the device cell running now, if any (on the event loop, where the
         cell's own idle is sent after it has ended: never a busy after that idle)."""
@@ -251,6 +272,15 @@ class ESP32Kernel(IPythonKernel):
     # Device cells -----------------------------------------------------------------------
 
     async def do_execute(self, code, silent, store_history=True, user_expressions=None, allow_stdin=False, **kwargs):
+        """One execute request: the cell's life, told to `self.cells`' subscribers."""
+        await self.cells.clear(HOLD_PATIENCE)
+        self.cells.started()
+        try:
+            return await self._execute(code, silent, store_history, user_expressions, allow_stdin, **kwargs)
+        finally:
+            self.cells.ended()
+
+    async def _execute(self, code, silent, store_history, user_expressions, allow_stdin, **kwargs):
         """Cells that are all device code skip IPython's compile-and-run machinery: the
         board's own round trip is then most of the cell's latency."""
         if user_expressions or not is_device_only(code):
@@ -299,8 +329,7 @@ class ESP32Kernel(IPythonKernel):
             raise board_problem("NoBoard", str(e)) from None
         self.show_notices()
         self.completer.note_cell(source)
-        loop, task = asyncio.get_running_loop(), asyncio.current_task()
-        cell = _RunningCell(loop, asyncio.Queue(), task, parent=self.get_parent("shell"))
+        cell = _RunningCell(asyncio.get_running_loop(), asyncio.Queue(), parent=self.get_parent("shell"))
 
         def on_output(stream: str, data: bytes) -> None:
             if stream == "stdout":  # stderr is the traceback, which the execution keeps
@@ -315,13 +344,20 @@ class ESP32Kernel(IPythonKernel):
         code = "\n" * (first_line - 1) + with_result(source)
         self._running = cell
         try:
-            execution = board.start(code, on_output, on_done)
-            result = await self._stream(board, execution, cell.feed)
+            with self.interruptible():
+                execution = board.start(code, on_output, on_done)
+                result = await self._stream(board, execution, cell.feed)
         except BoardError as e:
-            raise board_problem(type(e).__name__, str(e)) from None
+            raise board_problem(e.name, str(e)) from None
         finally:
             self._running = None
         return self._outcome(execution, result)
+
+    async def run_on_boards(self, line: str, cell: str) -> None:
+        """A `%%on LINE` cell (cells.route_cell): `cell` on each named board at once."""
+        from .magics.boards import run_on_boards
+
+        await run_on_boards(self, line, cell)
 
     # Interrupts -------------------------------------------------------------------------
     # An interrupt belongs to the code running when it arrives: a device cell is cancelled
@@ -330,13 +366,21 @@ class ESP32Kernel(IPythonKernel):
     # absorbed. A SIGINT that lands after its host code ended is dropped by the handler below
     # instead of being raised in ipykernel's reply or in the next cell.
 
+    @contextlib.contextmanager
+    def interruptible(self):
+        """While inside (on the event loop, in a cell), Jupyter's interrupt cancels the
+        current task once instead of sending SIGINT: the code inside stops its board(s)."""
+        self._interruptible = _Interruptible(asyncio.get_running_loop(), asyncio.current_task())
+        try:
+            yield
+        finally:
+            self._interruptible = None
+
     def _send_interrupt_children(self) -> None:
         """Jupyter's interrupt (control thread)."""
-        cell = self._running
-        if cell is not None:
-            if not cell.interrupted:
-                cell.interrupted = True
-                cell.loop.call_soon_threadsafe(cell.task.cancel)
+        target = self._interruptible
+        if target is not None:
+            target.interrupt()
         elif self._host_code_running:
             super()._send_interrupt_children()
 
@@ -416,14 +460,15 @@ class ESP32Kernel(IPythonKernel):
         while sum(map(len, self._unsolicited_text)) > UNSOLICITED_LIMIT and len(self._unsolicited_text) > 1:
             self._unsolicited_text.pop(0)
 
-    def dispatch_frame(self, frame: Frame) -> None:
-        """Hand a data frame to whoever registered for its kind (live plots, widgets).
+    def dispatch_frame(self, frame: Frame, source: str | None = None) -> None:
+        """Hand a data frame to whoever registered for its kind (live plots, widgets);
+        `source` names the board it came from, None for the board cells run on.
 
         Called on the event loop during a cell, and from the link's reader thread between
         cells: handlers must be quick and thread-safe."""
         handler = self.frame_handlers.get(frame.kind)
         if handler is not None:
-            handler(frame)
+            handler(frame, source)
 
     def dispatch_text(self, text: str) -> None:
         """Hand the board's plain output text to its consumers (same threads as frames)."""

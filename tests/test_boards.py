@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import os
 import time
+import uuid
 
 import pytest
 
 from esp32_kernel.emulator.process import launch
 from esp32_kernel.session import BoardSession
-from kernel_harness import HANG_GUARD, fails, run_cell, start_kernel
+from kernel_harness import HANG_GUARD, collect, fails, run_cell, start_kernel
 
 
 @pytest.fixture(scope="module")
@@ -25,12 +26,12 @@ def runtime_dir(tmp_path_factory):
 
 
 @pytest.fixture(scope="module")
-def kc(tmp_path_factory, runtime_dir, benches):
+def kernel(tmp_path_factory, runtime_dir, benches):
     km, kc = start_kernel(tmp_path_factory.mktemp("boards-kernel"), JUPYTER_RUNTIME_DIR=str(runtime_dir))
     run_cell(kc, "print('connected')")
     for name in ("a", "b"):
         assert f"as board {name!r}" in ok(kc, f"%connect --name {name} {benches[name].url}")
-    yield kc
+    yield km, kc
     kc.stop_channels()
     km.shutdown_kernel(now=True)
 
@@ -114,3 +115,38 @@ def test_a_port_held_by_another_kernel_is_refused_naming_it(kc, benches, runtime
     assert "as board 'c'" in ok(kc, f"%connect --name c {benches['c'].url}")
     assert "Disconnected board 'c'" in ok(kc, "%disconnect --name c")
     assert "no board is named 'c'" in fails(kc, "%%on c\nprint(1)", "NoBoard")
+
+
+def test_on_streams_every_emitted_sample_of_every_board_labelled_by_board(kc):
+    ok(kc, "%%host\nlive.clear()")
+    ok(kc, "%%on a b\nfrom nb import emit\nimport time\nfor n in range(300):\n    emit(v=n, half=n / 2)\n    if n % 50 == 0:\n        time.sleep_ms(5)")
+    shown = ok(kc, "%%host\nprint(sorted(live.names()))\nfor s in ('a.v', 'b.v', 'a.half'):\n    print(s, list(live.frame(s)[s]))")
+    lines = shown.splitlines()
+    assert lines[0] == str(["a.half", "a.v", "b.half", "b.v"])
+    assert lines[1] == f"a.v {[float(n) for n in range(300)]}"
+    assert lines[2] == f"b.v {[float(n) for n in range(300)]}"
+    assert lines[3] == f"a.half {[n / 2 for n in range(300)]}"
+    # Each board keeps its own sequence numbers: nothing lost, and the default board's untouched.
+    counts = ok(kc, "%%host\nd = live.data\nprint(d.timeline.received, [(n, t.received, t.lost) for n, t in sorted(d.board_timelines.items())])")
+    assert counts == "0 [('a', 300, 0), ('b', 300, 0)]\n"
+
+
+def test_on_keeps_the_kernel_answering_and_stops_on_every_board(kernel):
+    km, kc = kernel
+    cell = kc.execute("%%on a b\nn = 0\nwhile True:\n    n += 1")
+    comm_id = uuid.uuid4().hex
+    kc.shell_channel.send(kc.session.msg("comm_open", {"comm_id": comm_id, "target_name": "esp32_kernel.board", "data": {}}))
+    deadline = time.monotonic() + HANG_GUARD
+    while True:  # the lab comm answers while %%on runs: the event loop is free
+        msg = kc.get_iopub_msg(timeout=max(0.1, deadline - time.monotonic()))
+        if msg["msg_type"] == "comm_msg" and msg["content"]["comm_id"] == comm_id:
+            assert msg["content"]["data"]["state"]["busy"] is True
+            break
+    kc.shell_channel.send(kc.session.msg("comm_close", {"comm_id": comm_id, "data": {}}))
+    for _ in range(5):  # an impatient teacher
+        km.interrupt_kernel()
+    stopped = collect(kc, cell).reply["content"]
+    assert stopped["status"] == "error" and stopped["ename"] == "BoardsFailed", stopped
+    assert "a: KeyboardInterrupt" in stopped["evalue"] and "b: KeyboardInterrupt" in stopped["evalue"]
+    lines = ok(kc, "%%on a b\nprint(n > 0)").splitlines()
+    assert "[a] True" in lines and "[b] True" in lines

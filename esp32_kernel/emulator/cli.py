@@ -100,7 +100,8 @@ def _stop_when_stdin_closes(loop: asyncio.AbstractEventLoop, supervisor: Supervi
 def bench_main(argv: list[str]) -> int:
     """`python -m esp32_kernel emulator bench --control tcp://HOST:PORT COMMAND [ARGS…]`."""
     import json
-    import socket
+
+    from .control import ControlChannel
 
     parser = argparse.ArgumentParser(
         prog="python -m esp32_kernel emulator bench",
@@ -112,18 +113,14 @@ def bench_main(argv: list[str]) -> int:
     args = parser.parse_args(argv)
     if not args.command:
         parser.error("a command is needed (try: help)")
-    host, port = args.control.removeprefix("tcp://").rsplit(":", 1)
+    lines = ControlChannel(args.control).stream(" ".join(args.command))
     try:
-        with socket.create_connection((host, int(port)), timeout=5) as connection:
-            connection.sendall(" ".join(args.command).encode() + b"\n")
-            stream = connection.makefile("rb")
-            reply = stream.readline()
-            print(reply.decode().strip(), flush=True)
-            if args.command[0] == "events":
-                connection.settimeout(None)
-                for line in stream:
-                    print(line.decode().strip(), flush=True)
-            return 0 if reply and json.loads(reply).get("ok") else 1
+        reply = next(lines, None)
+        print(json.dumps(reply), flush=True)
+        if args.command[0] == "events":
+            for line in lines:
+                print(json.dumps(line), flush=True)
+        return 0 if reply and reply.get("ok") else 1
     except KeyboardInterrupt:
         return 0
     except OSError as error:

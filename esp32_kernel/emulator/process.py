@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import json
 import os
 import selectors
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -14,6 +12,7 @@ import time
 from pathlib import Path
 
 from .board_folder import default_board_dir
+from .control import ControlChannel
 
 # The lines the emulator prints, flushed, one per endpoint (cli.py), which launch() reads.
 ANNOUNCE_URL = "esp32-kernel emulator: "
@@ -39,6 +38,7 @@ class EmulatorProcess:
         self._stderr_file = stderr_file
         self.url = url
         self.control_address = control
+        self.channel = ControlChannel(control)
         self.pty_path = pty_path
         self.board_dir = board_dir
 
@@ -76,19 +76,18 @@ class EmulatorProcess:
 
     def control(self, command: str, timeout: float = 5.0) -> dict:
         """Send one control command; returns its JSON reply. Raises EmulatorError on failure."""
-        host, port = self.control_address.removeprefix("tcp://").rsplit(":", 1)
-        try:
-            with socket.create_connection((host, int(port)), timeout=timeout) as connection:
-                connection.sendall(command.encode() + b"\n")
-                reply = connection.makefile("rb").readline()
-        except OSError as error:
-            raise EmulatorError(f"the emulator's control channel at {self.control_address} did not answer: {error}") from error
-        if not reply:
-            raise EmulatorError(f"the emulator closed its control channel without answering {command!r}")
-        answer = json.loads(reply)
+        answer = self.control_many([command], timeout)[0]
         if not answer.get("ok"):
             raise EmulatorError(answer.get("error", f"control command {command!r} failed"))
         return answer
+
+    def control_many(self, commands: list[str], timeout: float = 5.0) -> list[dict]:
+        """Several control commands on one connection; their JSON replies, failed ones
+        included (`ok` false). Raises EmulatorError if the channel does not answer."""
+        try:
+            return self.channel.exchange(commands, timeout)
+        except OSError as error:
+            raise EmulatorError(f"the emulator's control channel at {self.control_address} did not answer: {error}") from error
 
     def status(self) -> dict:
         return self.control("status")
@@ -153,20 +152,9 @@ class EmulatorProcess:
 
     def events(self, timeout: float | None = None):
         """Iterate over the bench's event stream (dicts) until the emulator stops or timeout passes quietly."""
-        host, port = self.control_address.removeprefix("tcp://").rsplit(":", 1)
-        with socket.create_connection((host, int(port)), timeout=5) as connection:
-            connection.sendall(b"events\n")
-            connection.settimeout(timeout)
-            stream = connection.makefile("rb")
-            stream.readline()  # {"ok": true, "subscribed": true}
-            while True:
-                try:
-                    line = stream.readline()
-                except (TimeoutError, socket.timeout):
-                    return
-                if not line:
-                    return
-                yield json.loads(line)
+        stream = self.channel.stream("events", timeout)
+        next(stream, None)  # {"ok": true, "subscribed": true}
+        yield from stream
 
     # -- context manager
 

@@ -35,7 +35,7 @@ class Live:
         self.data = LiveData()
         kernel.frame_handlers[records.KIND] = self.data.on_frame
         kernel.text_handlers.append(self.data.on_text)
-        kernel.shell.events.register("post_execute", self._after_cell)
+        kernel.cells.subscribe(ended=self._after_cell)
         self._renderer: Renderer | None = None
         self._queue: list[tuple[str, Callable[[], object]]] = []
         self._queue_lock = threading.Lock()
@@ -107,8 +107,9 @@ class Live:
     # The board, between cells ---------------------------------------------------------------
 
     def cell_running(self) -> bool:
+        """A cell's device code holds the board now (a `%%host` cell leaves it free)."""
         board = self.kernel.boards.board
-        return getattr(self.kernel, "_running", None) is not None or bool(board and board.busy)
+        return self.kernel.device_code_running or bool(board and board.busy)
 
     def board_call(self, code: str, timeout: float = BETWEEN_CELLS_TIMEOUT) -> str | None:
         """Run `code` on the board now, between cells; the repr its `__r__(value)` call
@@ -157,8 +158,6 @@ class Live:
         return f"queued until the running cell ends: {description}" + (f" ({waiting} waiting)" if waiting > 1 else "")
 
     def _after_cell(self) -> None:
-        if self.cell_running():
-            return  # ipykernel fires post_execute after comm messages too, also under a cell
         self.data.cell_ended()
         with self._queue_lock:
             queue, self._queue = self._queue, []

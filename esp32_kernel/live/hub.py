@@ -35,7 +35,8 @@ class LiveData:
     def __init__(self, capacity: int = DEFAULT_CAPACITY, wall: Callable[[], float] = time.time) -> None:
         self.capacity = capacity
         self.wall = wall
-        self.timeline = records.Timeline(wall=wall)
+        self.timeline = records.Timeline(wall=wall)  # the board cells run on
+        self.board_timelines: dict[str, records.Timeline] = {}  # named boards' (`%%on`)
         self.series: dict[str, SeriesBuffer] = {}
         self.lines_mode = "off"  # "off" | "cell" | "session": plot printed numeric lines?
         self.line_samples = 0
@@ -48,20 +49,23 @@ class LiveData:
 
     # In -------------------------------------------------------------------------------------
 
-    def on_frame(self, frame: Frame) -> None:
-        """A ``D`` frame from the board."""
+    def on_frame(self, frame: Frame, source: str | None = None) -> None:
+        """A ``D`` frame from the board cells run on, or from the board named `source`, whose
+        series are named SOURCE.NAME (each board keeps its own sequence and clock)."""
         with self._lock:
             self.last_arrival = time.monotonic()
             if not self.first_arrival:
                 self.first_arrival = self.last_arrival
             self.frames_seen += 1
+            timeline = self.timeline if source is None else self.board_timelines.setdefault(source, records.Timeline(wall=self.wall))
             try:
                 batch = records.decode(frame.payload)
             except records.RecordError:
-                self.timeline.corrupt += 1
+                timeline.corrupt += 1
                 return
-            placed = self.timeline.place(batch)
-            self._add(placed.names, placed.t, placed.values)
+            placed = timeline.place(batch)
+            names = placed.names if source is None else tuple(f"{source}.{name}" for name in placed.names)
+            self._add(names, placed.t, placed.values)
 
     def on_text(self, text: str) -> None:
         """Plain output text; its whole numeric lines become samples while lines_mode is on."""
@@ -173,6 +177,7 @@ class LiveData:
                 buffer.clear()
             self.series.clear()
             self.timeline = records.Timeline(wall=self.wall)
+            self.board_timelines.clear()
             self.line_samples = self.frames_seen = 0
             self.first_arrival = self.last_arrival = 0.0
 

@@ -7,18 +7,18 @@ their output as it comes, each line labelled with its board.
 
 from __future__ import annotations
 
-import queue
+import asyncio
 import sys
-import threading
 
 from IPython.core.magic import cell_magic, line_magic, magics_class
 
-from ..board import BoardError
+from ..board import Board, BoardError
 from ..errors import magic_failed, parse_exception
 from ..cells import with_result
+from ..live.api import FLUSH_CODE
 from ..live.frames import Frame, OutputDemux, result_text
 from ..session import DEFAULT_NAME
-from .base import KernelMagics, MagicParser, MagicUsageError, parse_line
+from .base import KernelMagics, MagicParser, MagicUsageError, as_cell_error, parse_line
 
 _on = MagicParser(prog="on", add_help=False)
 _on.add_argument("names", nargs="*")
@@ -40,87 +40,122 @@ class BoardsMagics(KernelMagics):
 
     @cell_magic
     def on(self, line: str, cell: str) -> None:
-        """%%on NAME… | --all — run the cell on each named board at once; output labelled by board.
-        --all means every board connected with --name ('default' names the usual board)."""
-        args = parse_line(_on, line)
-        self.kernel.wait_for_start_up()
-        sessions = self.kernel.boards
-        names = list(dict.fromkeys(args.names + (list(sessions.named) if args.all else [])))
-        if not names:
-            raise MagicUsageError("name the boards (%%on a b) or use --all; %connect --name a PORT connects one")
-        boards = {name: sessions.board_named(name) for name in names}
-        failures = run_on(boards, cell)
-        if failures:
-            raise magic_failed("on", "BoardsFailed", "; ".join(f"{name}: {why}" for name, why in failures.items()))
+        """%%on NAME… | --all — run the cell on each named board at once; output labelled by board,
+        emit()ed series named BOARD.NAME. --all means every board connected with --name
+        ('default' names the usual board). The stop button stops it on every board."""
+        # A cell that starts with %%on never comes here: the kernel awaits run_on_boards
+        # (cells.route_cell), so widgets stay live while it runs.
+        raise MagicUsageError("%%on must be the first line of its cell")
 
 
-def run_on(boards: dict, cell: str, out=None) -> dict[str, str]:
-    """Run `cell` on every board at once, printing labelled output; {name: why} of those that failed."""
-    out = out or sys.stdout
-    width = max(len(name) for name in boards)
-    labels = {name: f"[{name}]".ljust(width + 2) + " " for name in boards}
-    feed: queue.Queue = queue.Queue()
+async def run_on_boards(kernel, line: str, cell: str) -> None:
+    """`%%on LINE`: run `cell` on each named board at once, streaming labelled output into
+    the cell; fails the cell if any board failed."""
+    try:
+        boards = _boards_named(kernel, line)
+    except Exception as e:
+        failure = as_cell_error("on", e)
+        if failure is None:
+            raise
+        raise failure from None
+    with kernel.interruptible():
+        failures = await _run_on(kernel, boards, cell)
+    if failures:
+        raise magic_failed("on", "BoardsFailed", "; ".join(f"{name}: {why}" for name, why in failures.items()))
+
+
+def _boards_named(kernel, line: str) -> dict[str, Board]:
+    args = parse_line(_on, line)
+    kernel.wait_for_start_up()
+    sessions = kernel.boards
+    names = list(dict.fromkeys(args.names + (list(sessions.named) if args.all else [])))
+    if not names:
+        raise MagicUsageError("name the boards (%%on a b) or use --all; %connect --name a PORT connects one")
+    return {name: sessions.board_named(name) for name in names}
+
+
+async def _run_on(kernel, boards: dict[str, Board], cell: str) -> dict[str, str]:
+    """Run `cell` on every board at once: text as labelled lines, data frames to the live
+    plots as that board's series; {name: why} of the boards that failed."""
+    loop = asyncio.get_running_loop()
+    feed: asyncio.Queue = asyncio.Queue()
+    out = _LabelledLines(boards)
     code = with_result(cell)
     executions, failures, results = {}, {}, {}
     demuxes = {name: OutputDemux() for name in boards}
-    partial = {name: "" for name in boards}
 
-    def write(name: str, text: str, end: bool = False) -> None:
-        text = partial[name] + text.replace("\r\n", "\n")
-        *lines, partial[name] = text.split("\n")
-        if end and partial[name]:
-            lines.append(partial[name])
-            partial[name] = ""
-        for text_line in lines:
-            out.write(labels[name] + text_line + "\n")
+    def callbacks(name: str):
+        return (lambda stream, data: loop.call_soon_threadsafe(feed.put_nowait, (name, stream, data)),
+                lambda _: loop.call_soon_threadsafe(feed.put_nowait, (name, None, None)))  # fmt: skip
 
     for name, board in boards.items():
         try:
-            executions[name] = board.start(
-                code,
-                lambda stream, data, n=name: feed.put((n, stream, data)),
-                lambda _, n=name: feed.put((n, None, None)),
-            )  # fmt: skip
+            executions[name] = board.start(code, *callbacks(name))
         except BoardError as e:
             failures[name] = str(e)
-            write(name, f"{e}\n")
-    pending = set(executions)
-    while pending:
+            out.write(name, f"{e}\n", end=True)
+    running = dict(executions)  # each board's execution now: its cell, then maybe a flush
+    sent_data: set[str] = set()  # boards that emit()ted: their last batch is flushed at the end
+    flushed: set[str] = set()
+    stopped = False
+    while running:
         try:
-            try:
-                name, stream, data = feed.get(timeout=0.1)
-            except queue.Empty:
-                continue
-        except KeyboardInterrupt:  # Jupyter's stop button: stop every board
-            for name in pending:
-                threading.Thread(target=boards[name].stop, args=(executions[name],), daemon=True).start()
+            name, stream, data = await feed.get()
+        except asyncio.CancelledError:  # the stop button: stop it on every board, then hear them end
+            stopped = True
+            await asyncio.gather(*(asyncio.to_thread(boards[n].stop, e) for n, e in running.items()))
             continue
         if stream is None:
-            pending.discard(name)
             pieces = demuxes[name].flush()
         elif stream == "stdout":
             pieces = demuxes[name].feed(data)
         else:
             continue  # stderr: the traceback, shown once the board is done
         for piece in pieces:
-            if isinstance(piece, Frame):
-                if piece.kind == "R":
-                    results[name] = result_text(piece)
+            if not isinstance(piece, Frame):
+                out.write(name, piece)
+            elif piece.kind == "R":
+                results[name] = result_text(piece)
             else:
-                write(name, piece)
+                sent_data.add(name)
+                kernel.dispatch_frame(piece, source=name)
         if stream is None:
-            write(name, "", end=True)
-            out.flush()
+            out.write(name, "", end=True)
+            running.pop(name)
+            cell_run = executions[name]
+            if name in sent_data and name not in flushed and not (stopped or cell_run.lost or cell_run.rebooted):
+                flushed.add(name)
+                try:  # samples emitted in the cell's last milliseconds wait in nb's batch
+                    running[name] = boards[name].start(FLUSH_CODE, *callbacks(name))
+                except BoardError:
+                    pass
     for name, execution in executions.items():
         if execution.lost:
             failures[name] = f"LinkLost: {execution.lost}"
         elif execution.rebooted:
             failures[name] = f"BoardReset: the board rebooted ({execution.rebooted})"
         elif execution.error:
-            write(name, execution.error, end=True)
+            out.write(name, execution.error, end=True)
             ename, evalue = parse_exception(execution.error)
             failures[name] = f"{ename}: {evalue}" if evalue else ename
         elif name in results:
-            write(name, f"Out: {results[name]}", end=True)
-    out.flush()
+            out.write(name, f"Out: {results[name]}", end=True)
     return failures
+
+
+class _LabelledLines:
+    """Each board's text as whole lines on this cell's stdout, each starting with [NAME]."""
+
+    def __init__(self, names) -> None:
+        width = max(len(name) for name in names)
+        self.labels = {name: f"[{name}]".ljust(width + 2) + " " for name in names}
+        self.partial = {name: "" for name in names}
+
+    def write(self, name: str, text: str, end: bool = False) -> None:
+        text = self.partial[name] + text.replace("\r\n", "\n")
+        *lines, self.partial[name] = text.split("\n")
+        if end and self.partial[name]:
+            lines.append(self.partial[name])
+            self.partial[name] = ""
+        for line in lines:
+            sys.stdout.write(self.labels[name] + line + "\n")

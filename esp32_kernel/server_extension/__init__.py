@@ -15,7 +15,7 @@ from jupyter_server.base.handlers import APIHandler
 from jupyter_server.utils import url_path_join
 
 from .. import __version__
-from ..labcomm import list_ports
+from ..lab import list_ports
 
 NAMESPACE = "esp32-kernel"
 

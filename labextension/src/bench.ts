@@ -1,6 +1,6 @@
 /**
  * The emulator's bench as the panel shows it: the parts and analog sources on each pin,
- * and the bench commands (labcomm's `bench`) that add, adjust and remove them. Pure logic.
+ * and the bench commands (esp32_kernel/lab's `bench`) that add, adjust and remove them. Pure logic.
  */
 import type { IBench } from './protocol';
 

@@ -1,6 +1,6 @@
 /**
  * The comm protocol between the lab extension and the ESP32 kernel
- * (esp32_kernel/labcomm.py), and the pure logic around it: no JupyterLab imports here,
+ * (esp32_kernel/lab/comm.py), and the pure logic around it: no JupyterLab imports here,
  * so it is unit-tested on its own.
  */
 
@@ -79,7 +79,7 @@ export interface IFileEntry {
   size: number;
 }
 
-/** One GPIO as the kernel last saw it (see labcomm.PinWatch / pins_from_registers). */
+/** One GPIO as the kernel last saw it (see esp32_kernel/lab/pins.py: PinWatch / pins_from_registers). */
 export interface IPinView {
   mode: 'in' | 'out' | 'open_drain' | 'other' | null;
   level: number;

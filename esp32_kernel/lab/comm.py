@@ -35,20 +35,18 @@ from __future__ import annotations
 import ast
 import asyncio
 import base64
-import functools
-import json
 import logging
 import posixpath
-import socket
 import threading
 from collections.abc import Callable
 from typing import Any
 
-from .board import Board, BoardError, Execution
-from .config import EMULATOR
-from .files import BoardFiles, FileError
-from .link import ports
-from .link.serial_link import DEFAULT_BAUD
+from ..board import Board, BoardError, Execution
+from ..config import EMULATOR
+from ..files import BoardFiles, FileError
+from ..link import ports
+from ..link.serial_link import DEFAULT_BAUD
+from .pins import PIN_QUERY, PinWatch, pins_from_registers, profile_dict
 
 log = logging.getLogger(__name__)
 
@@ -60,17 +58,8 @@ REFRESH_DELAY = 0.05  # after a cell, wait this long for the next queued cell be
 # One expression, so the user's namespace gains no names.
 _QUERY = "print(repr((tuple(__import__('os').uname()), __import__('gc').mem_free())))"
 _BUSY_MESSAGE = "the board is running a cell — interrupt it first"
-PENDING_PATIENCE = 120.0  # seconds a cell waits for the panel's file transfer to end
 MAX_FILE = 4 * 1024 * 1024  # bytes: an ESP32's whole flash; larger uploads are refused
 
-# The GPIOs the pin view shows (the chip's; 6-11 drive the flash and are never queried).
-GPIOS = [*range(0, 6), *range(12, 20), *range(21, 24), *range(25, 28), *range(32, 40)]
-PIN_POLL_WHILE_RUNNING = 1.0  # seconds between emulator pin snapshots while a cell runs
-# A real ESP32's GPIO registers (ESP32 TRM, 4.12): out-enable and input levels, 0-31 and 32-39.
-# Reading them touches no pin: a Pin() would reconfigure it.
-_GPIO_REGS = (0x3FF44020, 0x3FF4403C, 0x3FF4402C, 0x3FF44040)
-_PIN_QUERY = ("print(repr(tuple(__import__('machine').mem32[a] & 0xffffffff for a in (%s))))"
-              % ", ".join(hex(a) for a in _GPIO_REGS))
 # What the panel may ask of the emulator's bench (no hard_reset, drop_client...: the kernel owns those).
 BENCH_COMMANDS = {"press", "release", "add_button", "add_pot", "set_pot", "add_thermistor", "set_temperature",
                   "set_source", "set_volts", "set_pin", "add_led", "remove", "set_touch", "describe"}  # fmt: skip
@@ -90,115 +79,14 @@ def list_ports() -> list[dict[str, Any]]:
     return [_port_dict(p) for p in ports.list_serial_ports()]
 
 
-def pins_from_registers(enable0: int, in0: int, enable1: int, in1: int) -> dict[str, dict[str, Any]]:
-    """A real ESP32's pin view from its GPIO registers: outputs (enable bit set) and levels."""
-    pins = {}
-    for gpio in GPIOS:
-        enable, level = (enable0, in0) if gpio < 32 else (enable1, in1)
-        bit = gpio % 32
-        pins[str(gpio)] = {"mode": "out" if enable >> bit & 1 else None, "level": level >> bit & 1,
-                           "volts": None, "pull": None, "irq": 0, "pwm": None, "dac": None}  # fmt: skip
-    return pins
-
-
-def profile_dict(name: str | None, assumed: bool = False) -> dict[str, Any] | None:
-    """The board profile (labels ↔ GPIOs, LEDs, buttons) as the pin view wants it."""
-    from .chip import board_profile
-
-    try:
-        profile = board_profile.load(name)
-    except (ValueError, OSError):
-        return None
-    return {"id": profile.id, "name": profile.name, "labels": dict(profile.labels), "leds": list(profile.leds),
-            "buttons": list(profile.buttons), "assumed": assumed}  # fmt: skip
-
-
-class PinWatch:
-    """Follows the emulator's pins: its bench's event stream (and a cell running) kicks a
-    snapshot through the control channel, which never touches the board's REPL."""
-
-    FIELDS = ("mode", "level", "volts", "pull", "irq", "pwm", "dac")
-
-    def __init__(self, emulator, publish: Callable[[dict], None], running: Callable[[], bool]) -> None:
-        self.emulator = emulator
-        self.publish = publish
-        self.running = running
-        self.stopped = threading.Event()
-        self.kick = threading.Event()
-        self.last: dict | None = None
-        self.events_seen = 0
-        self.profile: dict | None = None
-        self.kick.set()
-        threading.Thread(target=self._listen, name="lab-bench-events", daemon=True).start()
-        threading.Thread(target=self._poll, name="lab-bench-pins", daemon=True).start()
-
-    def stop(self) -> None:
-        self.stopped.set()
-        self.kick.set()
-
-    def _alive(self) -> bool:
-        return not self.stopped.is_set() and self.emulator.poll() is None
-
-    def _listen(self) -> None:
-        while self._alive():
-            try:
-                for _event in self.emulator.events(timeout=2):
-                    if self.stopped.is_set():
-                        return
-                    self.events_seen += 1
-                    self.kick.set()
-            except Exception:  # the emulator restarting or gone: look again shortly
-                log.debug("bench event stream ended", exc_info=True)
-                if self.stopped.wait(1):
-                    return
-
-    def _poll(self) -> None:
-        while self._alive():
-            self.kick.wait(PIN_POLL_WHILE_RUNNING if self.running() else 5.0)
-            if self.stopped.wait(0.05):  # let a burst of events settle into one snapshot
-                return
-            self.kick.clear()
-            try:
-                message = self.snapshot()
-            except Exception:
-                log.debug("bench snapshot failed", exc_info=True)
-                continue
-            if message != self.last:
-                self.last = message
-                self.publish(message)
-
-    def _control(self, commands: list[str]) -> list[dict]:
-        """Several control commands on one connection (the channel answers one JSON line
-        each, in order): a whole snapshot costs the emulator one connection, not 36."""
-        host, port = self.emulator.control_address.removeprefix("tcp://").rsplit(":", 1)
-        with socket.create_connection((host, int(port)), timeout=5) as connection:
-            connection.sendall("".join(f"{c}\n" for c in commands).encode())
-            stream = connection.makefile("rb")
-            answers = []
-            for command in commands:
-                line = stream.readline()
-                if not line:
-                    raise ConnectionError(f"the emulator's control channel closed before answering {command!r}")
-                answers.append(json.loads(line))
-        return answers
-
-    def snapshot(self) -> dict[str, Any]:
-        if self.profile is None:
-            self.profile = profile_dict(self._control(["status"])[0].get("board")) or {}
-        *answers, bench = self._control([f"get_pin {gpio}" for gpio in GPIOS] + ["describe"])
-        pins = {str(gpio): {k: info.get(k) for k in self.FIELDS} for gpio, info in zip(GPIOS, answers) if info.get("ok")}
-        bench.pop("ok", None)
-        return {"source": "emulator", "pins": pins, "bench": bench, "profile": self.profile}
-
-
 class LabComm:
     """Serves every comm the front end opens on `TARGET` in one kernel."""
 
     def __init__(self, kernel) -> None:
         self.kernel = kernel
         self.comms: dict[str, Any] = {}
-        self.cell_running = False
         self.pending: str | None = None  # a command running in a worker thread
+        self._idle_waiters: list[asyncio.Future] = []  # cells waiting for `pending` to end
         self.firmware: dict[str, Any] | None = None  # per board object: see _board_info
         self.free_heap: int | None = None
         self._info_board: Board | None = None  # the board `firmware`/`free_heap` came from
@@ -216,29 +104,22 @@ class LabComm:
         """Register the comm target and follow the kernel's cells."""
         lab = cls(kernel)
         kernel.comm_manager.register_target(TARGET, lab._on_open)
-        lab._follow_cells()
+        kernel.cells.subscribe(lab._cell_started, lab._cell_ended)
+        kernel.cells.hold_cells_while(lab._busy_until)
         return lab
 
-    def _follow_cells(self) -> None:
-        """Know when a cell starts and ends. IPython's pre/post_execute events will not do:
-        the comm package fires them around every comm message too (ours included), so the
-        kernel's own `do_execute` is wrapped instead: one call per execute_request."""
-        run_cell = self.kernel.do_execute
+    @property
+    def cell_running(self) -> bool:
+        return self.kernel.cells.running
 
-        @functools.wraps(run_cell)
-        async def do_execute(*args, **kwargs):
-            # A file transfer from the panel: the cell waits for it to end (past the
-            # patience, the cell meets the busy board and says so).
-            deadline = asyncio.get_running_loop().time() + PENDING_PATIENCE
-            while self.pending and asyncio.get_running_loop().time() < deadline:
-                await asyncio.sleep(0.02)
-            self._cell_started()
-            try:
-                return await run_cell(*args, **kwargs)
-            finally:
-                self._cell_ended()
-
-        self.kernel.do_execute = do_execute
+    def _busy_until(self) -> asyncio.Future | None:
+        """A cell waits for the panel's file transfer under way (past the kernel's patience,
+        it starts and meets the busy board, which says so): done when it ends."""
+        if not self.pending:
+            return None
+        idle = asyncio.get_running_loop().create_future()
+        self._idle_waiters.append(idle)
+        return idle
 
     # The state --------------------------------------------------------------------------
 
@@ -358,7 +239,7 @@ class LabComm:
         if self._pin_query_failed is board:
             return False
         try:
-            execution: Execution = board.start(_PIN_QUERY, collect=True)
+            execution: Execution = board.start(PIN_QUERY, collect=True)
         except BoardError as e:
             log.debug("pin query refused: %s", e)
             return False
@@ -385,7 +266,6 @@ class LabComm:
     # Following the kernel ---------------------------------------------------------------
 
     def _cell_started(self) -> None:
-        self.cell_running = True
         if self.pin_watch is not None:
             self.pin_watch.kick.set()
         if self._refresh_handle is not None:
@@ -395,7 +275,6 @@ class LabComm:
             self.publish()
 
     def _cell_ended(self) -> None:
-        self.cell_running = False
         if self.pin_watch is not None:
             self.pin_watch.kick.set()
         if self.comms:
@@ -507,6 +386,10 @@ class LabComm:
 
         def finish(ok: bool, message: str, extra: dict) -> None:
             self.pending = None
+            waiters, self._idle_waiters = self._idle_waiters, []
+            for idle in waiters:
+                if not idle.done():
+                    idle.set_result(None)
             reply(ok, message, **extra)
             if self._file_queue:
                 self._file_queue.pop(0)()  # the next file operation that waited
@@ -714,7 +597,7 @@ class LabComm:
 
 
 def _board_path(path: str) -> str:
-    from .files import board_path
+    from ..files import board_path
 
     clean = board_path(path.strip())
     return clean if clean.startswith("/") else posixpath.join("/", clean)
