@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import ast
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -26,6 +27,7 @@ STOP_PATIENCE = 1.0  # each interrupt step waits this long for the prompt
 REBOOT_SETTLE = 1.0  # a rebooted board that shows no prompt by then is interrupted
 FRIENDLY_PROMPT = b"\r\n>>> "
 HEARD_LIMIT = 512
+FLOOD_INTERVAL = 0.01  # connect_while_booting: a Ctrl-C every 10 ms (a byte time in ten at 115200)
 
 
 class BoardError(Exception):
@@ -134,6 +136,44 @@ class Board:
 
     def connect(self, timeout: float = ENTER_TIMEOUT) -> None:
         """Open the link and get to the raw prompt, whatever the board was doing."""
+        self._open()
+        try:
+            self._enter(timeout)
+        except BoardError:
+            self.close()
+            raise
+
+    def connect_while_booting(self, patience: float, ask_for_button: Callable[[str], None] | None = None) -> bytes:
+        """Reset the board and flood it with Ctrl-C while it boots, so its main.py is stopped
+        within milliseconds of its start — before a loop that ignores Ctrl-C or a
+        machine.reset() is reached — then get to the raw prompt. What it said meanwhile."""
+        self._open()
+        try:
+            if self._can_hard_reset():
+                self.hard_reset()
+            elif ask_for_button:
+                ask_for_button(f"{self.port} has no reset line: press the board's reset button now")
+            deadline = time.monotonic() + patience
+            with self._lock:
+                while not (self._heard.endswith(FRIENDLY_PROMPT) or protocol.RAW_BANNER in self._heard):
+                    if self.lost:
+                        raise BoardError(f"{self.lost} while the board was booting", "LinkLost")
+                    if time.monotonic() > deadline:
+                        raise BoardError(
+                            f"no prompt from {self.port} within {patience:.0f} s of the reset — its main.py ignores"
+                            " Ctrl-C even at its start: hold the board's BOOT button while resetting it and reflash"
+                            " it with esptool, or erase its file system", "NoPrompt")  # fmt: skip
+                    self._repl.interrupt()
+                    self._flush()
+                    self._ready.wait(FLOOD_INTERVAL)  # the reader runs meanwhile; a prompt or a loss ends the wait
+                said = self._heard
+            self._enter(ENTER_TIMEOUT)
+            return said
+        except BoardError:
+            self.close()
+            raise
+
+    def _open(self) -> None:
         self.lost = None
         self._heard = b""
         self._needs_setup = self.setup is not None
@@ -144,11 +184,6 @@ class Board:
             raise AccessDenied(str(e)) from None
         except LinkError as e:
             raise BoardError(str(e), e.name) from e
-        try:
-            self._enter(timeout)
-        except BoardError:
-            self.close()
-            raise
 
     def _enter(self, timeout: float) -> None:
         # A main.py that catches KeyboardInterrupt may need a second try.

@@ -77,6 +77,15 @@ def open_serial(port: str, baud: int = DEFAULT_BAUD) -> serial.SerialBase:
     return ser
 
 
+def pulse_reset(ser: serial.SerialBase) -> None:
+    """Hard-reset through the auto-reset circuit: RTS low pulls EN low, with GPIO0 (DTR)
+    high, so the chip boots its firmware (esptool's hard reset)."""
+    ser.dtr = False
+    ser.rts = True
+    time.sleep(0.1)  # EN must stay low long enough for the chip to reset
+    ser.rts = False
+
+
 def _open_failure(port: str, error: Exception) -> LinkError:
     """Why `port` could not be opened, and what to do about it."""
     text = str(error)
@@ -154,11 +163,7 @@ class SerialLink:
             raise LinkError(f"the link to {self.port} failed while writing: {e}") from e
 
     def pulse_reset(self) -> None:
-        """Hard-reset through the auto-reset circuit: RTS low pulls EN low (esptool's way)."""
-        self._serial.dtr = False
-        self._serial.rts = True
-        time.sleep(0.1)  # EN must stay low long enough for the chip to reset
-        self._serial.rts = False
+        pulse_reset(self._serial)
 
     def close(self) -> None:
         self._closing = True

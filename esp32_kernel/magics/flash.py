@@ -182,7 +182,7 @@ def _run_esptool(port: str, baud: int, firmware: Path, address: int, erase: bool
 
 def _reset_and_watch(port: str, emulator_reset) -> tuple[bytes, bool]:
     """Reset the board (EN) while listening; its boot output, and whether MicroPython started."""
-    from ..link.serial_link import open_serial
+    from ..link.serial_link import open_serial, pulse_reset
 
     try:
         link = open_serial(port)
@@ -193,11 +193,8 @@ def _reset_and_watch(port: str, emulator_reset) -> tuple[bytes, bool]:
         link.timeout = 0.2
         if emulator_reset is not None:
             emulator_reset()
-        else:  # esptool's hard reset: EN (RTS) low, then high, with GPIO0 (DTR) high
-            link.dtr = False
-            link.rts = True
-            time.sleep(0.1)
-            link.rts = False
+        else:
+            pulse_reset(link)
         deadline = time.monotonic() + BOOT_WATCH_S
         while time.monotonic() < deadline:
             heard += link.read(link.in_waiting or 1)
