@@ -43,10 +43,11 @@ class BoardSession:
         self.on_unsolicited = on_unsolicited
         self._lock = threading.RLock()
         self._changed = threading.Condition(self._lock)
-        self._generation = 0  # bumps on every (dis)connect, so stale reconnect loops stop
+        # Per slot (None: the board cells run on, else a name), bumped on every (dis)connect,
+        # so a stale reconnect loop stops.
+        self._generations: dict[str | None, int] = {None: 0}
         self.error: str | None = None  # why there is no board, if there is none
         self.named: dict[str, Board] = {}
-        self._named_generation: dict[str, int] = {}
         self._locks: dict[str | None, PortLock] = {}  # slot (None: the default board) → its port's lock
         # WebREPL passwords by URL, in this process's memory only (reconnections reuse them)
         self._passwords: dict[str, Secret] = {}
@@ -104,7 +105,7 @@ class BoardSession:
             with self._lock:
                 self._replace_named(name, board)
                 self._set_lock(name, lock)
-                board.on_lost = self._named_lost_handler(name, self._named_generation[name])
+                board.on_lost = self._lost_handler(name)
                 message = f"Connected to {port} as board {name!r}{_speed(port, baud)}; %%on {name} runs a cell there."
                 if announce:
                     self.notices.append(f"Reconnected: {message}")
@@ -118,7 +119,7 @@ class BoardSession:
                 self.description = f"ESP32 over WebREPL at {port}"
             else:
                 self.description = f"ESP32 on {port}" if hard_reset is None else f"emulated ESP32 at {port}"
-            board.on_lost = self._lost_handler(self._generation)
+            board.on_lost = self._lost_handler(None)
             message = f"Connected to the {self.description}{_speed(port, baud)}."
             if announce:
                 self.notices.append(f"Reconnected: {message}")
@@ -194,7 +195,7 @@ class BoardSession:
 
     def _replace(self, board: Board | None) -> None:
         old, self.board = self.board, board
-        self._generation += 1
+        self._generations[None] += 1
         self.error = None
         if old and old is not board:
             old.on_lost = None
@@ -208,7 +209,7 @@ class BoardSession:
 
     def _replace_named(self, name: str, board: Board | None) -> None:
         old = self.named.pop(name, None)
-        self._named_generation[name] = self._named_generation.get(name, 0) + 1
+        self._generations[name] = self._generations.get(name, 0) + 1
         if board is not None:
             self.named[name] = board
         if old and old is not board:
@@ -253,69 +254,53 @@ class BoardSession:
 
     # Losing and finding the link again --------------------------------------------------
 
-    def _lost_handler(self, generation: int) -> Callable[[str], None]:
+    def _lost_handler(self, slot: str | None) -> Callable[[str], None]:
+        """What a board does when its link is lost: say so (unless a running cell does) and
+        reconnect in the background, until the slot (None: the board cells run on, else a
+        name) is given another board."""
+        generation = self._generations[slot]
+
         def lost(message: str) -> None:
             with self._lock:
-                if generation != self._generation:
+                if self._generations.get(slot) != generation:
                     return
-                if self.board and not self.board.loss_reported:
-                    self.notices.append(f"{message}; reconnecting when it comes back.")
-            threading.Thread(target=self._reconnect_loop, args=(generation,), daemon=True, name="reconnect").start()
+                board = self._board_in(slot)
+                if board and not board.loss_reported:
+                    self.notices.append(f"{_who(slot)}{message}; reconnecting when it comes back.")
+            threading.Thread(target=self._reconnect_loop, args=(slot, generation), daemon=True, name=f"reconnect {slot}").start()
 
         return lost
 
-    def _reconnect_loop(self, generation: int) -> None:
+    def _reconnect_loop(self, slot: str | None, generation: int) -> None:
         stop = threading.Event()
         while not stop.wait(RECONNECT_INTERVAL):
             with self._lock:
-                if generation != self._generation or self.board is None:
+                board = self._board_in(slot)
+                if self._generations.get(slot) != generation or board is None:
                     return
-                board = self.board
+                emulator = self.emulator if slot is None else None  # the kernel's own emulator serves the default slot
             try:
-                if self.emulator and self.emulator.poll() is not None:  # our emulator died
+                if emulator and emulator.poll() is not None:  # our emulator died: start another
                     with self._lock:
                         self.emulator = None
                     self.connect_emulator(None, announce=True)
                 else:
-                    self.connect(board.port, board.baud, hard_reset=self.emulator.hard_reset if self.emulator else None, announce=True)
+                    self.connect(board.port, board.baud, hard_reset=emulator.hard_reset if emulator else None, name=slot, announce=True)
             except AccessDenied as e:  # trying again would only be refused again
                 with self._lock:
-                    self.notices.append(f"Not reconnected: {e}.")
+                    self.notices.append(f"{_who(slot)}Not reconnected: {e}.")
                 return
             except Exception as e:  # the port is not back yet (or cannot come back): keep trying
                 log.debug("reconnect to %s failed: %s", board.port, e)
                 continue
             return
 
-    def _named_lost_handler(self, name: str, generation: int) -> Callable[[str], None]:
-        def lost(message: str) -> None:
-            with self._lock:
-                if self._named_generation.get(name) != generation:
-                    return
-                board = self.named.get(name)
-                if board and not board.loss_reported:
-                    self.notices.append(f"Board {name!r}: {message}; reconnecting when it comes back.")
-            threading.Thread(target=self._named_reconnect_loop, args=(name, generation), daemon=True, name=f"reconnect {name}").start()
+    def _board_in(self, slot: str | None) -> Board | None:
+        return self.board if slot is None else self.named.get(slot)
 
-        return lost
 
-    def _named_reconnect_loop(self, name: str, generation: int) -> None:
-        stop = threading.Event()
-        while not stop.wait(RECONNECT_INTERVAL):
-            with self._lock:
-                board = self.named.get(name)
-                if self._named_generation.get(name) != generation or board is None:
-                    return
-            try:
-                self.connect(board.port, board.baud, name=name, announce=True)
-            except AccessDenied as e:
-                with self._lock:
-                    self.notices.append(f"Board {name!r} not reconnected: {e}.")
-                return
-            except Exception as e:
-                log.debug("reconnect to %s failed: %s", board.port, e)
-                continue
-            return
+def _who(slot: str | None) -> str:
+    return "" if slot is None else f"Board {slot!r}: "
 
 
 def _speed(port: str, baud: int) -> str:
