@@ -12,7 +12,6 @@ import asyncio
 import contextlib
 import inspect
 import logging
-import signal
 import sys
 import threading
 from collections.abc import Callable
@@ -22,7 +21,7 @@ from dataclasses import dataclass, field
 from IPython.core.error import StdinNotImplementedError
 from ipykernel.ipkernel import IPythonKernel
 
-from . import __version__, redaction
+from . import __version__, ipykernel_surface, redaction
 from .board import AccessDenied, Board, BoardError, Execution
 from .cell_life import CellLife
 from .cells import is_device_cell, is_device_only, route_cell, with_result
@@ -53,11 +52,16 @@ class _Interruptible:
     loop: asyncio.AbstractEventLoop
     task: asyncio.Task
     pressed: bool = False
+    active: bool = True  # cleared (on the loop) as the work ends: a press still on its way is dropped
 
     def interrupt(self) -> None:
         if not self.pressed:
             self.pressed = True
-            self.loop.call_soon_threadsafe(self.task.cancel)
+            self.loop.call_soon_threadsafe(self._cancel)
+
+    def _cancel(self) -> None:
+        if self.active:
+            self.task.cancel()
 
 
 @dataclass
@@ -237,16 +241,15 @@ class ESP32Kernel(IPythonKernel):
         """As ipykernel answers comm messages during an async cell (its own context, the
         cell's parent restored after), with busy/idle for this request, then busy again for
         the cell: front ends show the kernel's state from the latest status message."""
-        cell_parent = self.get_parent("shell")
-        cell_ident = self._get_shell_context_var(self._shell_parent_ident)
+        cell_parent = ipykernel_surface.shell_parent(self)
         context = copy_context()
         context.run(_answering_beside_a_cell.set, True)
-        self._publish_status("busy", "shell", parent=request)
+        ipykernel_surface.publish_status(self, "busy", request)
         try:
-            await asyncio.create_task(self.dispatch_shell(msg, None, concurrent=True), context=context)
+            await asyncio.create_task(ipykernel_surface.dispatch_beside(self, msg), context=context)
         finally:
-            self.set_parent(cell_ident, cell_parent, channel="shell")
-            self._publish_status("idle", "shell", parent=request)
+            ipykernel_surface.restore_shell_parent(self, cell_parent)
+            ipykernel_surface.publish_status(self, "idle", request)
             self._busy_again_for_the_cell()
 
     async def dispatch_control(self, msg):
@@ -267,7 +270,7 @@ class ESP32Kernel(IPythonKernel):
         cell's own idle is sent after it has ended: never a busy after that idle)."""
         cell = self._running
         if cell is not None and not cell.done:
-            self._publish_status("busy", "shell", parent=cell.parent)
+            ipykernel_surface.publish_status(self, "busy", cell.parent)
 
     # Device cells -----------------------------------------------------------------------
 
@@ -289,19 +292,14 @@ class ESP32Kernel(IPythonKernel):
         count = shell.execution_count
         if store_history:
             shell.history_manager.store_inputs(count, code)
-        self._allow_stdin = allow_stdin  # as IPythonKernel.do_execute: a password box needs it
+        ipykernel_surface.allow_stdin(self, allow_stdin)  # as IPythonKernel.do_execute: a password box needs it
         shell.events.trigger("pre_execute")
-        task = asyncio.ensure_future(self.run_device_code(code))
-        on_main_thread = threading.current_thread() is threading.main_thread()
         error: CellError | None = None
         value = None
-        with self._cancel_on_sigint(task) if on_main_thread else contextlib.nullcontext():
-            try:
-                value = await task
-            except CellError as e:
-                error = e
-            except asyncio.CancelledError:  # interrupted before the code reached the board
-                error = board_problem("KeyboardInterrupt", "interrupted before the cell reached the board")
+        try:
+            value = await self.run_device_code(code)
+        except CellError as e:
+            error = e
         shell.events.trigger("post_execute")
         if store_history:
             shell.execution_count += 1
@@ -314,19 +312,23 @@ class ESP32Kernel(IPythonKernel):
         return {**reply, "status": "ok"}
 
     def _publish_result(self, count: int, text: str) -> None:
-        """An execute_result, sent as IPython's displayhook sends it, after any output."""
+        """An execute_result, after any output."""
         sys.stdout.flush()
-        hook = self.shell.displayhook
-        content = {"execution_count": count, "data": {"text/plain": text}, "metadata": {}}
-        hook.session.send(hook.pub_socket, "execute_result", content, hook.parent_header, ident=hook.topic)
+        ipykernel_surface.publish_execute_result(self.shell, count, text)
 
     async def run_device_code(self, source: str, first_line: int = 1) -> DeviceValue | None:
         """Run `source` on the board, streaming its output; the value of its last expression."""
+        with self.interruptible():
+            return await self._run_device_code(source, first_line)
+
+    async def _run_device_code(self, source: str, first_line: int) -> DeviceValue | None:
         try:
-            board = await self.board()
+            board = await self.board()  # waits while the start-up connection is under way
         except BoardError as e:
             self.show_notices()
             raise board_problem("NoBoard", str(e)) from None
+        except asyncio.CancelledError:  # Jupyter's interrupt, before the code reached the board
+            raise board_problem("KeyboardInterrupt", "interrupted before the cell reached the board") from None
         self.show_notices()
         self.completer.note_cell(source)
         cell = _RunningCell(asyncio.get_running_loop(), asyncio.Queue(), parent=self.get_parent("shell"))
@@ -344,9 +346,8 @@ class ESP32Kernel(IPythonKernel):
         code = "\n" * (first_line - 1) + with_result(source)
         self._running = cell
         try:
-            with self.interruptible():
-                execution = board.start(code, on_output, on_done)
-                result = await self._stream(board, execution, cell.feed)
+            execution = board.start(code, on_output, on_done)
+            result = await self._stream(board, execution, cell.feed)
         except BoardError as e:
             raise board_problem(e.name, str(e)) from None
         finally:
@@ -370,10 +371,11 @@ class ESP32Kernel(IPythonKernel):
     def interruptible(self):
         """While inside (on the event loop, in a cell), Jupyter's interrupt cancels the
         current task once instead of sending SIGINT: the code inside stops its board(s)."""
-        self._interruptible = _Interruptible(asyncio.get_running_loop(), asyncio.current_task())
+        target = self._interruptible = _Interruptible(asyncio.get_running_loop(), asyncio.current_task())
         try:
             yield
         finally:
+            target.active = False
             self._interruptible = None
 
     def _send_interrupt_children(self) -> None:
@@ -386,7 +388,7 @@ class ESP32Kernel(IPythonKernel):
 
     def pre_handler_hook(self) -> None:
         """While ipykernel handles a request, SIGINT interrupts host code only."""
-        self.saved_sigint_handler = signal.signal(signal.SIGINT, self._on_sigint)
+        ipykernel_surface.handle_sigint_while_handling(self, self._on_sigint)
 
     def _on_sigint(self, signum, frame) -> None:
         if self._host_code_running:
@@ -491,7 +493,7 @@ def _show_cell_error(shell, etype, value, tb, tb_offset=None) -> list[str]:
     *frames, last = value.traceback_text.replace("\r\n", "\n").rstrip("\n").split("\n")
     name, colon, message = last.partition(":")
     stb = [*frames, f"{bold}{name}{reset}{red}{colon}{message}{reset}"]
-    shell._showtraceback(etype, value, stb)
+    ipykernel_surface.show_traceback(shell, etype, value, stb)
     return stb
 
 
