@@ -9,7 +9,7 @@ import pytest
 
 from esp32_kernel.board import Board
 from esp32_kernel.emulator.process import launch
-from kernel_harness import start_kernel
+from kernel_harness import running_kernel
 
 
 @pytest.fixture(scope="module")
@@ -29,10 +29,8 @@ def board(emulator):
 @pytest.fixture(scope="module")
 def kernel(tmp_path_factory):
     """(kernel manager, client) of a kernel that started its own emulated board."""
-    km, kc = start_kernel(tmp_path_factory.mktemp("kernel"))
-    yield km, kc
-    kc.stop_channels()
-    km.shutdown_kernel(now=True)
+    with running_kernel(tmp_path_factory.mktemp("kernel"), settle=False) as kernel:
+        yield kernel
 
 
 @pytest.fixture

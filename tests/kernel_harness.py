@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import queue
 import time
@@ -26,6 +27,21 @@ def start_kernel(tmp: Path, **env: str):
     workdir = tmp / "notebooks"
     workdir.mkdir(parents=True, exist_ok=True)
     return start_new_kernel(kernel_name="esp32", env=isolated_env(tmp, **env), cwd=str(workdir))
+
+
+@contextlib.contextmanager
+def running_kernel(tmp: Path, settle: bool = True, **env: str):
+    """(manager, client) of a kernel started in `tmp` with `env`, shut down afterwards.
+    `settle` runs a first cell, which takes the start-up notice (and waits for the board)."""
+    km, kc = start_kernel(tmp, **env)
+    try:
+        if settle:
+            run = run_cell(kc, "pass", timeout=60)
+            assert run.status == "ok", run.reply["content"]
+        yield km, kc
+    finally:
+        kc.stop_channels()
+        km.shutdown_kernel(now=True)
 
 
 @dataclass

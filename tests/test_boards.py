@@ -10,7 +10,7 @@ import pytest
 
 from esp32_kernel.emulator.process import launch
 from esp32_kernel.session import BoardSession
-from kernel_harness import HANG_GUARD, collect, fails, run_cell, start_kernel
+from kernel_harness import HANG_GUARD, collect, fails, run_cell, running_kernel
 
 
 @pytest.fixture(scope="module")
@@ -27,13 +27,10 @@ def runtime_dir(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def kernel(tmp_path_factory, runtime_dir, benches):
-    km, kc = start_kernel(tmp_path_factory.mktemp("boards-kernel"), JUPYTER_RUNTIME_DIR=str(runtime_dir))
-    run_cell(kc, "print('connected')")
-    for name in ("a", "b"):
-        assert f"as board {name!r}" in ok(kc, f"%connect --name {name} {benches[name].url}")
-    yield km, kc
-    kc.stop_channels()
-    km.shutdown_kernel(now=True)
+    with running_kernel(tmp_path_factory.mktemp("boards-kernel"), JUPYTER_RUNTIME_DIR=str(runtime_dir)) as (km, kc):
+        for name in ("a", "b"):
+            assert f"as board {name!r}" in ok(kc, f"%connect --name {name} {benches[name].url}")
+        yield km, kc
 
 
 def ok(kc, code: str) -> str:

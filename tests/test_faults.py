@@ -13,16 +13,13 @@ import pytest
 
 from esp32_kernel.emulator import launch
 from esp32_kernel.chip.board_profile import BOARDS_DIR
-from kernel_harness import HANG_GUARD, answers, next_output, run_cell, start_kernel
+from kernel_harness import HANG_GUARD, answers, next_output, run_cell, running_kernel, start_kernel
 
 
 @pytest.fixture
 def kernel(tmp_path):
-    km, kc = start_kernel(tmp_path)
-    run_cell(kc, "pass")  # the start-up notice goes to this cell
-    yield km, kc
-    kc.stop_channels()
-    km.shutdown_kernel(now=True)
+    with running_kernel(tmp_path) as kernel:
+        yield kernel
 
 
 def emulator_status(kc) -> dict:

@@ -7,17 +7,14 @@ import time
 
 import pytest
 
-from kernel_harness import HANG_GUARD, answers, collect, fails, run_cell, start_kernel
+from kernel_harness import HANG_GUARD, answers, collect, fails, run_cell, running_kernel
 
 
 @pytest.fixture(scope="module")
 def kernel(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("files-kernel")
-    km, kc = start_kernel(tmp)
-    run_cell(kc, "print('connected')")
-    yield km, kc, tmp / "notebooks"
-    kc.stop_channels()
-    km.shutdown_kernel(now=True)
+    with running_kernel(tmp) as (km, kc):
+        yield km, kc, tmp / "notebooks"
 
 
 @pytest.fixture

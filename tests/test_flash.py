@@ -17,7 +17,7 @@ from esp32_kernel.chip import esp_image
 from esp32_kernel.emulator import board_folder
 from esp32_kernel.emulator.process import launch
 from esp32_kernel.emulator.rom_bootloader import slip_encode
-from kernel_harness import fails, run_cell, start_kernel
+from kernel_harness import fails, run_cell, running_kernel
 
 APP_OFFSET = 0x10000
 
@@ -236,12 +236,8 @@ def test_a_corrupt_app_does_not_boot_and_download_mode_recovers_it(emulator, tmp
 
 @pytest.fixture(scope="module")
 def kernel(tmp_path_factory):
-    km, kc = start_kernel(tmp_path_factory.mktemp("flash-kernel"))
-    run = run_cell(kc, "print('connected')", timeout=60)
-    assert run.stdout.endswith("connected\n"), run.reply["content"]
-    yield kc
-    kc.stop_channels()
-    km.shutdown_kernel(now=True)
+    with running_kernel(tmp_path_factory.mktemp("flash-kernel")) as (_, kc):
+        yield kc
 
 
 def cell(kc, code: str) -> str:

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import pytest
 
-from kernel_harness import run_cell, start_kernel
+from kernel_harness import run_cell, running_kernel
 
 # Installed through sitecustomize in the kernel's process before anything else is imported.
 BLOCKER = '''
@@ -35,10 +35,8 @@ def kc(tmp_path_factory, emulator):
     site = tmp / "site"
     site.mkdir()
     (site / "sitecustomize.py").write_text(BLOCKER)
-    km, kc = start_kernel(tmp, PYTHONPATH=str(site), ESP32_KERNEL_PORT=emulator.url)
-    yield kc
-    kc.stop_channels()
-    km.shutdown_kernel(now=True)
+    with running_kernel(tmp, settle=False, PYTHONPATH=str(site), ESP32_KERNEL_PORT=emulator.url) as (_, kc):
+        yield kc
 
 
 def test_the_blocker_is_in_force_in_the_kernel(kc):

@@ -8,16 +8,13 @@ import time
 
 import pytest
 
-from kernel_harness import HANG_GUARD, fails, run_cell, start_kernel
+from kernel_harness import HANG_GUARD, fails, run_cell, running_kernel
 
 
 @pytest.fixture(scope="module")
 def kernel(tmp_path_factory):
-    km, kc = start_kernel(tmp_path_factory.mktemp("live"))
-    run_cell(kc, "1")  # the start-up notice goes to this cell
-    yield km, kc
-    kc.stop_channels()
-    km.shutdown_kernel(now=True)
+    with running_kernel(tmp_path_factory.mktemp("live")) as kernel:
+        yield kernel
 
 
 @pytest.fixture

@@ -7,16 +7,13 @@ import time
 
 import pytest
 
-from kernel_harness import HANG_GUARD, run_cell, start_kernel
+from kernel_harness import HANG_GUARD, run_cell, running_kernel
 
 
 @pytest.fixture(scope="module")
 def kc(tmp_path_factory):
-    km, kc = start_kernel(tmp_path_factory.mktemp("widgets"))
-    run_cell(kc, "1")
-    yield kc
-    kc.stop_channels()
-    km.shutdown_kernel(now=True)
+    with running_kernel(tmp_path_factory.mktemp("widgets")) as (_, kc):
+        yield kc
 
 
 def widget(run, model: str, description: str) -> str:

@@ -15,7 +15,7 @@ from esp32_kernel.board import Board
 from esp32_kernel.emulator.process import launch
 from esp32_kernel.mount import mount
 from esp32_kernel.session import KERNEL_HELPERS
-from kernel_harness import HANG_GUARD, fails, run_cell, start_kernel
+from kernel_harness import HANG_GUARD, fails, run_cell, running_kernel
 
 NASTY = bytes(range(256)) * 3 + b"\x10\x10\x03\x04 rst:0x1 (POWERON_RESET) MPY: soft reboot\r\n\x1e\x1f\x18"
 
@@ -23,11 +23,8 @@ NASTY = bytes(range(256)) * 3 + b"\x10\x10\x03\x04 rst:0x1 (POWERON_RESET) MPY: 
 @pytest.fixture(scope="module")
 def kernel(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("mount-kernel")
-    km, kc = start_kernel(tmp)
-    run_cell(kc, "print('connected')")
-    yield km, kc, tmp / "notebooks"
-    kc.stop_channels()
-    km.shutdown_kernel(now=True)
+    with running_kernel(tmp) as (km, kc):
+        yield km, kc, tmp / "notebooks"
 
 
 @pytest.fixture

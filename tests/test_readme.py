@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from esp32_kernel.emulator import launch
-from kernel_harness import run_cell, start_kernel
+from kernel_harness import run_cell, running_kernel
 
 README = (Path(__file__).resolve().parent.parent / "README.md").read_text()
 
@@ -23,11 +23,8 @@ def tour_magics() -> set[str]:
 
 @pytest.fixture(scope="module")
 def kc(tmp_path_factory):
-    km, kc = start_kernel(tmp_path_factory.mktemp("readme"))
-    run_cell(kc, "pass")
-    yield kc
-    kc.stop_channels()
-    km.shutdown_kernel(now=True)
+    with running_kernel(tmp_path_factory.mktemp("readme")) as (_, kc):
+        yield kc
 
 
 def test_every_magic_in_the_tour_exists(kc):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from kernel_harness import run_cell, start_kernel
+from kernel_harness import run_cell, running_kernel
 
 # A reset loop as they happen: main.py tries something (WiFi, a sensor) for a moment, fails
 # and resets. (One that resets within microseconds of starting cannot be caught by Ctrl-C
@@ -17,11 +17,8 @@ BUSY_LOOP = "%%writefile /main.py\nprint('main.py runs forever')\nwhile True:\n 
 
 @pytest.fixture(scope="module")
 def kc(tmp_path_factory):
-    km, kc = start_kernel(tmp_path_factory.mktemp("reset-kernel"))
-    run_cell(kc, "print('connected')")
-    yield kc
-    kc.stop_channels()
-    km.shutdown_kernel(now=True)
+    with running_kernel(tmp_path_factory.mktemp("reset-kernel")) as (_, kc):
+        yield kc
 
 
 def ok(kc, code: str) -> str:
