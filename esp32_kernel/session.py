@@ -157,7 +157,7 @@ class BoardSession:
             try:
                 self.emulator = launch(baud=baud)
             except EmulatorError as e:
-                raise BoardError(f"the emulated ESP32 did not start: {e}", "EmulatorFailed") from None
+                raise BoardError(f"the emulated ESP32 did not start: {e}", "NoEmulator") from None
         message = self.connect(self.emulator.url, baud or DEFAULT_BAUD, hard_reset=self.emulator.hard_reset, announce=announce)
         if why:
             return f"{why[0].upper()}{why[1:]} — using the emulated ESP32 at {self.emulator.url} (%connect PORT for a real board)."

@@ -72,3 +72,18 @@ def test_a_live_plot_receives_what_the_board_emits(kc):
     assert run_cell(kc, "from nb import emit\nfor n in range(50):\n    emit(t=n)").status == "ok"
     shown = run_cell(kc, "%%host\nprint(list(live.frame('t')['t']))").stdout
     assert shown == f"{[float(n) for n in range(50)]}\n"
+
+
+def test_with_no_board_and_no_emulator_a_cell_says_so_and_the_kernel_stays(tmp_path):
+    """As on a laptop where the emulator cannot run: its board side cannot import pty."""
+    site = tmp_path / "site"
+    site.mkdir()
+    (site / "sitecustomize.py").write_text(BLOCKER.replace('"pty", "tty", "esp32_kernel.emulator"', '"pty", "tty"'))
+    with running_kernel(tmp_path, settle=False, PYTHONPATH=str(site)) as (_, kc):
+        run = run_cell(kc, "print(1)")
+        content = run.reply["content"]
+        assert run.status == "error" and content["ename"] == "NoBoard", content
+        assert "the emulated ESP32 did not start" in content["evalue"] and "pty" in content["evalue"]
+        assert run_cell(kc, "%%host\n6 * 7").result == "42"
+        failed = run_cell(kc, "%connect emulator").reply["content"]
+        assert failed["ename"] == "NoEmulator" and "did not start" in failed["evalue"]

@@ -137,8 +137,14 @@ def _setup():
                     pass
             f.close()
         except BaseException as e:
-            f.close()
-            gone(t)
+            # A stop sends Ctrl-C twice: the second may land while we clean up, so finish it.
+            while True:
+                try:
+                    f.close()
+                    gone(t)
+                    break
+                except KeyboardInterrupt:
+                    pass
             if isinstance(e, Abort):
                 raise KeyboardInterrupt("transfer stopped; " + p + " was not changed")
             raise

