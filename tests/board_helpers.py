@@ -36,3 +36,29 @@ def flash_files(emulator):
 
     wait_for(lambda: not emulator.status()["booting"])
     return FlashFiles(emulator.board_dir)
+
+
+# A LittleFS of 12 blocks of 512 bytes in the board's RAM, mounted at /small: a file system
+# that fills up, as a board's flash does.
+SMALL_FS = """
+import os, vfs
+class RamBlocks:
+    def __init__(self, n):
+        self.data = bytearray(n * 512)
+    def readblocks(self, block, buf, offset=0):
+        at = block * 512 + offset
+        buf[:] = self.data[at:at + len(buf)]
+    def writeblocks(self, block, buf, offset=None):
+        at = block * 512 + (offset or 0)
+        self.data[at:at + len(buf)] = buf
+    def ioctl(self, op, arg):
+        if op == 4:
+            return len(self.data) // 512
+        if op == 5:
+            return 512
+        if op == 6:
+            return 0
+blocks = RamBlocks(12)
+vfs.VfsLfs2.mkfs(blocks)
+os.mount(vfs.VfsLfs2(blocks), '/small')
+"""

@@ -4,6 +4,7 @@ the cell it was sent for — extra presses of the stop button never reach a late
 
 from __future__ import annotations
 
+import os
 import threading
 import time
 
@@ -12,7 +13,8 @@ import pytest
 from nbclient import NotebookClient
 from nbclient.exceptions import CellExecutionError
 
-from kernel_harness import collect, isolated_env, run_cell
+from board_helpers import SMALL_FS
+from kernel_harness import collect, fails, isolated_env, run_cell
 
 
 # (cell, the ename its error reply must carry, words its evalue must hold)
@@ -47,6 +49,19 @@ def test_a_failed_magic_ends_its_cell_with_a_named_error(kc, cell, ename, words)
     assert "Traceback (most recent call last)" not in shown and "esp32_kernel" not in shown, shown
     # The board is still there and the next cell runs.
     assert run_cell(kc, "print('still here')").stdout.endswith("still here\n")
+
+
+def test_a_full_flash_fails_the_put_and_keeps_the_old_file(kc, tmp_path):
+    assert run_cell(kc, SMALL_FS).status == "ok"
+    try:
+        assert run_cell(kc, "%%writefile /small/main.py\nold = True\n").status == "ok"
+        big = tmp_path / "big.bin"
+        big.write_bytes(os.urandom(8000))
+        evalue = fails(kc, f"%put {big} /small/main.py", "FlashFull")
+        assert "file system is full" in evalue and "not changed" in evalue
+        assert run_cell(kc, "%cat /small/main.py").stdout == "old = True\n"
+    finally:
+        run_cell(kc, "import os\nos.umount('/small')")
 
 
 def test_a_magic_that_fails_in_a_device_cell_stops_the_cell_there(kc):

@@ -14,35 +14,12 @@ from esp32_kernel.board import Board
 from esp32_kernel.files import BoardFiles, FileError, _Upload, encode_upload
 from esp32_kernel.emulator.process import launch
 
-from board_helpers import flash_files
+from board_helpers import SMALL_FS, flash_files
 
 # Bytes the transfer must carry: every byte value, the escape byte, Ctrl-C/Ctrl-D, and text
 # that looks like the reboot marks the raw REPL reader watches for.
 NASTY = bytes(range(256)) * 4 + b"\x10\x10\x03\x04 rst:0x1 (POWERON_RESET) MPY: soft reboot\r\n\x10"
-# A LittleFS of 12 blocks of 512 bytes in the board's RAM, mounted at /small: a file system
-# that fills up, as a board's flash does.
-SMALL_FS = """
-import os, vfs
-class RamBlocks:
-    def __init__(self, n):
-        self.data = bytearray(n * 512)
-    def readblocks(self, block, buf, offset=0):
-        at = block * 512 + offset
-        buf[:] = self.data[at:at + len(buf)]
-    def writeblocks(self, block, buf, offset=None):
-        at = block * 512 + (offset or 0)
-        self.data[at:at + len(buf)] = buf
-    def ioctl(self, op, arg):
-        if op == 4:
-            return len(self.data) // 512
-        if op == 5:
-            return 512
-        if op == 6:
-            return 0
-blocks = RamBlocks(12)
-vfs.VfsLfs2.mkfs(blocks)
-os.mount(vfs.VfsLfs2(blocks), '/small')
-"""
+
 
 
 @pytest.fixture
