@@ -168,7 +168,8 @@ class BoardSession:
             with self._lock:
                 board = self.named.get(name)
                 if board is None:
-                    return f"No board is named {name!r}" + (f" (named: {', '.join(self.named)})." if self.named else ".")
+                    known = f" (boards: {', '.join(self.named)})" if self.named else ""
+                    raise BoardError(f"no board is named {name!r}{known}; %boards lists the connected boards", "NoBoard")
                 self._replace_named(name, None)
                 self._set_lock(name, None)
                 self._passwords.pop(board.port, None)

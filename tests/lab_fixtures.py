@@ -24,9 +24,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
+from kernel_harness import isolated_env
 from playwright.sync_api import Page, expect, sync_playwright
 
-from kernel_harness import isolated_env
+from esp32_kernel.emulator.control import ControlChannel
 
 # Debian's Chromium (browsers cannot be downloaded here); elsewhere whichever is on PATH.
 CHROMIUM = os.environ.get("ESP32_KERNEL_TEST_CHROMIUM") or shutil.which("chromium") or shutil.which("chromium-browser") or "/usr/bin/chromium"
@@ -81,11 +82,7 @@ def notebook(cells: list[str]) -> dict:
 
 def control(address: str, *commands: str) -> list[dict]:
     """Ask the emulator's control channel directly (one JSON line answers each command)."""
-    host, port = address.removeprefix("tcp://").rsplit(":", 1)
-    with socket.create_connection((host, int(port)), timeout=5) as connection:
-        connection.sendall("".join(f"{c}\n" for c in commands).encode())
-        stream = connection.makefile("rb")
-        return [json.loads(stream.readline()) for _ in commands]
+    return ControlChannel(address).exchange(list(commands))
 
 
 # The server ------------------------------------------------------------------------------

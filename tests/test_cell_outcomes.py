@@ -10,12 +10,10 @@ import time
 
 import nbformat
 import pytest
-from nbclient import NotebookClient
-from nbclient.exceptions import CellExecutionError
-
 from board_helpers import SMALL_FS
 from kernel_harness import collect, fails, isolated_env, run_cell
-
+from nbclient import NotebookClient
+from nbclient.exceptions import CellExecutionError
 
 # (cell, the ename its error reply must carry, words its evalue must hold)
 FAILING_MAGICS = [
@@ -35,6 +33,8 @@ FAILING_MAGICS = [
     ("%bench pot:x", "UsageError", "KIND:PIN"),
     ("%plot --csv out.csv no_such_series", "KeyError", "no_such_series"),
     ("%%on nobody\nprint(1)", "NoBoard", "no board is named 'nobody'"),
+    ("%disconnect --name nobody", "NoBoard", "no board is named 'nobody'"),
+    ("%%host\nget_ipython().run_cell_magic('on', 'a', 'print(1)')", "UsageError", "first line of its cell"),
     ("%mount /nonexistent/folder", "MountError", "/nonexistent/folder"),
 ]
 

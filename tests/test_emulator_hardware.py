@@ -9,11 +9,9 @@ from __future__ import annotations
 import time
 
 import pytest
-
-from esp32_kernel.board import Board
-
 from board_helpers import HANG_GUARD_S, error_of, wait_for
 
+from esp32_kernel.board import Board
 
 pytestmark = pytest.mark.timeout(60)
 

@@ -6,11 +6,9 @@ from __future__ import annotations
 import time
 
 import pytest
-
-from esp32_kernel.board import Board
-
 from board_helpers import error_of
 
+from esp32_kernel.board import Board
 
 pytestmark = pytest.mark.timeout(60)
 

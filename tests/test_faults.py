@@ -6,14 +6,14 @@ from __future__ import annotations
 import json
 import os
 import signal
-import socket
 import time
 
 import pytest
-
-from esp32_kernel.emulator import launch
-from esp32_kernel.chip.board_profile import BOARDS_DIR
 from kernel_harness import HANG_GUARD, answers, next_output, run_cell, running_kernel, start_kernel
+
+from esp32_kernel.chip.board_profile import BOARDS_DIR
+from esp32_kernel.emulator import launch
+from esp32_kernel.emulator.control import ControlChannel
 
 
 @pytest.fixture
@@ -110,18 +110,14 @@ def test_the_board_printing_between_cells_reaches_the_next_cell(kernel):
     assert "from the background" in text
 
 
-def control_address(kc) -> tuple[str, int]:
-    address = run_cell(kc, "%%host\nget_ipython().kernel.boards.emulator.control_address").result.strip("'")
-    host, port = address.removeprefix("tcp://").rsplit(":", 1)
-    return host, int(port)
+def control_address(kc) -> str:
+    return run_cell(kc, "%%host\nget_ipython().kernel.boards.emulator.control_address").result.strip("'")
 
 
-def send_control(address: tuple[str, int], command: str) -> dict:
+def send_control(address: str, command: str) -> dict:
     """A command on the emulator's control channel, sent from this process (so also while
     a device cell holds the kernel)."""
-    with socket.create_connection(address, timeout=HANG_GUARD) as control:
-        control.sendall(command.encode() + b"\n")
-        return json.loads(control.makefile().readline())
+    return ControlChannel(address).exchange([command], timeout=HANG_GUARD)[0]
 
 
 def test_random_bytes_on_the_line_between_and_during_cells(kernel):

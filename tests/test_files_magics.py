@@ -6,7 +6,6 @@ import os
 import time
 
 import pytest
-
 from kernel_harness import HANG_GUARD, answers, collect, fails, run_cell, running_kernel
 
 

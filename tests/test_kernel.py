@@ -9,7 +9,6 @@ import threading
 import time
 
 import pytest
-
 from kernel_harness import HANG_GUARD, fails, next_output, run_cell, start_kernel
 
 

@@ -6,7 +6,6 @@ real board is, over a pyserial URL."""
 from __future__ import annotations
 
 import pytest
-
 from kernel_harness import run_cell, running_kernel
 
 # Installed through sitecustomize in the kernel's process before anything else is imported.

@@ -13,9 +13,8 @@ import re
 import urllib.error
 import urllib.request
 
-from playwright.sync_api import expect
-
 from lab_fixtures import ARTIFACTS, KERNEL_DISPLAY_NAME, NEEDS_CHROMIUM, REPO, browser, lab, lab_server  # noqa: F401
+from playwright.sync_api import expect
 
 pytestmark = NEEDS_CHROMIUM
 

@@ -7,7 +7,6 @@ import time
 import uuid
 
 import pytest
-
 from kernel_harness import HANG_GUARD, CellRun
 
 TARGET = "esp32_kernel.board"

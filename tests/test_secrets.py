@@ -12,17 +12,17 @@ from __future__ import annotations
 
 import copy
 import json
-import socket
 import sqlite3
 import time
 
 import nbformat
 import pytest
 from jupyter_client.manager import start_new_kernel
+from kernel_harness import HANG_GUARD, CellRun, collect, isolated_env, run_cell_answering
 
 from esp32_kernel.board import Board
+from esp32_kernel.emulator.control import ControlChannel
 from esp32_kernel.emulator.process import launch
-from kernel_harness import HANG_GUARD, CellRun, collect, isolated_env, run_cell_answering
 
 WIFI_PASSWORD = "wifi-pw-7731"
 WRONG_WIFI_PASSWORD = "wrong-wifi-4417"
@@ -101,10 +101,7 @@ class FrontEnd:
 
 
 def control(address: str, command: str) -> dict:
-    host, port = address.removeprefix("tcp://").rsplit(":", 1)
-    with socket.create_connection((host, int(port)), timeout=HANG_GUARD) as connection:
-        connection.sendall(command.encode() + b"\n")
-        return json.loads(connection.makefile("rb").readline())
+    return ControlChannel(address).exchange([command], timeout=HANG_GUARD)[0]
 
 
 @pytest.fixture(scope="module")
