@@ -75,6 +75,24 @@ class _RunningCell:
         self.loop.call_soon_threadsafe(self.feed.put_nowait, piece)
 
 
+class _LabelledStream:
+    """A named board's output: its own demux, and its text's lines labelled [NAME]."""
+
+    def __init__(self, name: str) -> None:
+        self.demux = OutputDemux()
+        self.prefix = f"[{name}] "
+        self.at_line_start = True
+
+    def label(self, text: str) -> str:
+        out = []
+        for line in text.splitlines(keepends=True):
+            if self.at_line_start:
+                out.append(self.prefix)
+            out.append(line)
+            self.at_line_start = line.endswith("\n")
+        return "".join(out)
+
+
 class DeviceValue:
     """The repr of a cell's last expression, as the board printed it."""
 
@@ -102,6 +120,7 @@ class ESP32Kernel(IPythonKernel):
         self.boards = BoardSession(on_unsolicited=self._on_unsolicited)
         self.cells = CellLife()  # when each cell starts and ends, for whoever follows it
         self._demux = OutputDemux()  # the board's output: text and frames
+        self._named_streams: dict[str, _LabelledStream] = {}  # named boards' own output
         self._output_lock = threading.Lock()  # orders output with the end of each cell
         self._unsolicited_text: list[str] = []  # printed between cells, shown with the next
         self._running: _RunningCell | None = None  # the device code running now
@@ -432,8 +451,13 @@ class ESP32Kernel(IPythonKernel):
             raise device_exception(execution.error)
         return DeviceValue(result) if result is not None else None
 
-    def _on_unsolicited(self, data: bytes) -> None:
-        self._board_output(data)
+    def _on_unsolicited(self, source: str | None, data: bytes) -> None:
+        """What a board prints outside an exchange of ours: the default board between cells
+        (source None), a named board whenever no `%%on` cell runs on it."""
+        if source is None:
+            self._board_output(data)
+        else:
+            self._named_board_output(source, data)
 
     def _board_output(self, data: bytes) -> None:
         """Everything the board prints, in the order the link delivers it (reader thread).
@@ -443,19 +467,41 @@ class ESP32Kernel(IPythonKernel):
         """
         with self._output_lock:
             pieces = self._demux.feed(data)
-            cell = self._running if self._running is not None and not self._running.done else None
             for piece in pieces:
                 if isinstance(piece, str) or piece.kind == "R":
-                    if cell is not None:
-                        cell.send(piece)
-                    elif isinstance(piece, str):
-                        self._keep_between_cells(piece)
+                    self._to_the_cell(piece)
         for piece in pieces:
             if isinstance(piece, Frame):
                 if piece.kind != "R":
                     self.dispatch_frame(piece)
             else:
                 self.dispatch_text(piece)
+
+    def _named_board_output(self, name: str, data: bytes) -> None:
+        """A named board's own output (a Timer that prints or emits): its text, each line
+        labelled [NAME], goes where the default board's text goes; its data frames feed the
+        live plots as that board's series. Each board has its own demux: two boards' frames
+        never interleave."""
+        with self._output_lock:
+            stream = self._named_streams.get(name)
+            if stream is None:
+                stream = self._named_streams[name] = _LabelledStream(name)
+            pieces = stream.demux.feed(data)
+            for piece in pieces:
+                if isinstance(piece, str):
+                    self._to_the_cell(stream.label(piece))
+        for piece in pieces:
+            if isinstance(piece, Frame) and piece.kind != "R":
+                self.dispatch_frame(piece, source=name)
+
+    def _to_the_cell(self, piece: str | Frame) -> None:
+        """Text or a result for the device cell running now; text waits for the next cell
+        when none is (call with the output lock held)."""
+        cell = self._running if self._running is not None and not self._running.done else None
+        if cell is not None:
+            cell.send(piece)
+        elif isinstance(piece, str):
+            self._keep_between_cells(piece)
 
     def _keep_between_cells(self, text: str) -> None:
         self._unsolicited_text.append(text)

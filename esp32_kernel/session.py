@@ -3,6 +3,7 @@ and reconnecting when the link comes back after it was lost."""
 
 from __future__ import annotations
 
+import functools
 import logging
 import os
 import threading
@@ -35,7 +36,7 @@ class BoardSession:
     against other kernels (portlock.py).
     """
 
-    def __init__(self, on_unsolicited: Callable[[bytes], None] | None = None) -> None:
+    def __init__(self, on_unsolicited: Callable[[str | None, bytes], None] | None = None) -> None:
         self.board: Board | None = None
         self.emulator = None  # an emulator.EmulatorProcess when we run one
         self.description = "no board"
@@ -89,7 +90,7 @@ class BoardSession:
         if password is None and is_webrepl_url(port):
             password = self.webrepl_password(port)[0]
         lock = self._lock_port(port, name)
-        on_unsolicited = self._unsolicited if name is None else _Labelled(name, self._unsolicited)
+        on_unsolicited = functools.partial(self._unsolicited, name)  # what the board prints unasked, and whose
         board = Board(port, baud, hard_reset=hard_reset, on_unsolicited=on_unsolicited, setup=KERNEL_HELPERS, password=password)
         try:
             board.connect()
@@ -249,9 +250,9 @@ class BoardSession:
                 raise BoardError(f"board {name!r}: {board.lost if board else 'disconnected'} — waiting for it to come back", "LinkLost")
             return board
 
-    def _unsolicited(self, data: bytes) -> None:
+    def _unsolicited(self, name: str | None, data: bytes) -> None:
         if self.on_unsolicited:
-            self.on_unsolicited(data)
+            self.on_unsolicited(name, data)
 
     # Losing and finding the link again --------------------------------------------------
 
@@ -306,21 +307,3 @@ def _who(slot: str | None) -> str:
 
 def _speed(port: str, baud: int) -> str:
     return "" if is_webrepl_url(port) else f" ({baud} baud)"
-
-
-class _Labelled:
-    """Unsolicited output of a named board, each line starting with its name."""
-
-    def __init__(self, name: str, forward: Callable[[bytes], None]) -> None:
-        self.label = f"[{name}] ".encode()
-        self.forward = forward
-        self.at_line_start = True
-
-    def __call__(self, data: bytes) -> None:
-        out = bytearray()
-        for line in data.splitlines(keepends=True):
-            if self.at_line_start:
-                out += self.label
-            out += line
-            self.at_line_start = line.endswith(b"\n")
-        self.forward(bytes(out))

@@ -147,3 +147,18 @@ def test_on_keeps_the_kernel_answering_and_stops_on_every_board(kernel):
     assert "a: KeyboardInterrupt" in stopped["evalue"] and "b: KeyboardInterrupt" in stopped["evalue"]
     lines = ok(kc, "%%on a b\nprint(n > 0)").splitlines()
     assert "[a] True" in lines and "[b] True" in lines
+
+
+def test_what_a_named_board_emits_between_cells_reaches_the_plots_as_its_own(kc):
+    ok(kc, "%%host\nlive.clear()")
+    ok(kc, "%%on b\nimport machine\nfrom nb import emit\nticks = []\n"
+           "def tick(t):\n    ticks.append(1)\n    emit(beat=len(ticks))\n    if len(ticks) == 40:\n        t.deinit()\n"
+           "machine.Timer(1).init(period=10, callback=tick)")
+    counted = "%%host\nprint(live.data.board_timelines['b'].received if 'b' in live.data.board_timelines else 0)"
+    deadline = time.monotonic() + HANG_GUARD
+    while ok(kc, counted) != "40\n":  # the last batch goes out when nb's period passes
+        assert time.monotonic() < deadline, ok(kc, "%%host\nprint(live.data.summary(), live.names())")
+        ok(kc, "%%on b\nimport nb\nnb.flush()")
+    shown = ok(kc, "%%host\nprint(live.names(), list(live.frame('b.beat')['b.beat']))")
+    assert shown == f"['b.beat'] {[float(n) for n in range(1, 41)]}\n"
+    assert ok(kc, "%%host\nprint(live.data.timeline.received)") == "0\n"  # nothing counted as the default board's
