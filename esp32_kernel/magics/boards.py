@@ -13,12 +13,12 @@ import sys
 from IPython.core.magic import cell_magic, line_magic, magics_class
 
 from ..board import Board, BoardError
-from ..errors import magic_failed, parse_exception
 from ..cells import with_result
+from ..errors import magic_failed, parse_exception
 from ..live.api import FLUSH_CODE
 from ..live.frames import Frame, OutputDemux, result_text
 from ..session import DEFAULT_NAME
-from .base import KernelMagics, MagicParser, MagicUsageError, as_cell_error, parse_line
+from .base import KernelMagics, MagicParser, MagicUsageError, failures_as_cell_errors, parse_line
 
 _on = MagicParser(prog="on", add_help=False)
 _on.add_argument("names", nargs="*")
@@ -51,13 +51,7 @@ class BoardsMagics(KernelMagics):
 async def run_on_boards(kernel, line: str, cell: str) -> None:
     """`%%on LINE`: run `cell` on each named board at once, streaming labelled output into
     the cell; fails the cell if any board failed."""
-    try:
-        boards = _boards_named(kernel, line)
-    except Exception as e:
-        failure = as_cell_error("on", e)
-        if failure is None:
-            raise
-        raise failure from None
+    boards = failures_as_cell_errors("on", _boards_named)(kernel, line)
     with kernel.interruptible():
         failures = await _run_on(kernel, boards, cell)
     if failures:
