@@ -114,3 +114,31 @@ def test_first_steps_notebook_runs_in_the_browser(lab):
         lab.screenshot(ARTIFACTS / "first-steps.png")
         if not DOCS_SCREENSHOT.exists() or os.environ.get("UPDATE_DOCS_SCREENSHOT") == "1":
             lab.screenshot(DOCS_SCREENSHOT)
+
+
+def test_run_all_stops_at_a_failed_magic(lab):
+    """A student's Run All in JupyterLab: the magic that fails shows its named error, and the
+    cells after it are not run."""
+    page = lab.page
+    with lab.explain_failure():
+        cells = ["print('first')", "%cat /no-such-file.txt", "print('never')"]
+        notebook = {
+            "cells": [{"cell_type": "code", "source": c, "metadata": {}, "outputs": [], "execution_count": None} for c in cells],
+            "metadata": {"kernelspec": {"name": "esp32", "display_name": KERNEL_DISPLAY_NAME, "language": "python"}},
+            "nbformat": 4, "nbformat_minor": 5,
+        }  # fmt: skip
+        lab.server.api("PUT", "contents/stops.ipynb", {"type": "notebook", "format": "json", "content": notebook})
+        page.goto(lab.server.page_url("lab/tree/stops.ipynb"))
+        panel = page.locator(".jp-NotebookPanel")
+        expect(panel.locator(".jp-NotebookPanel-toolbar .jp-Notebook-ExecutionIndicator")).to_have_attribute("data-status", "idle")
+        page.get_by_role("menuitem", name="Run", exact=True).click()
+        page.get_by_role("menuitem", name="Run All Cells", exact=True).click()
+        page.wait_for_function(RUN_ENDED)
+        code_cells = panel.locator(".jp-CodeCell")
+        failed = code_cells.nth(1).locator(".jp-OutputArea-output")
+        expect(failed).to_contain_text("FileNotFoundError: %cat: /no-such-file.txt: no such file or directory")
+        prompts = [p.strip() for p in panel.locator(".jp-CodeCell .jp-InputPrompt").all_text_contents()]
+        assert re.fullmatch(r"\[\d+\]:", prompts[0]) and re.fullmatch(r"\[\d+\]:", prompts[1]), prompts
+        assert prompts[2] == "[ ]:", prompts
+        assert "never" not in "\n".join(panel.locator(".jp-OutputArea-output").all_text_contents())
+        lab.screenshot(ARTIFACTS / "run-all-stops.png")
