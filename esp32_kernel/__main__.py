@@ -14,7 +14,7 @@ def main(argv: list[str] | None = None) -> None:
     elif args[:1] == ["emulator"]:
         from .emulator import main as emulator
 
-        emulator(args[1:])
+        raise SystemExit(emulator(args[1:]))
     else:
         from .kernel import main as kernel
 

