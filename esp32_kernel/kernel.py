@@ -16,7 +16,7 @@ import sys
 import threading
 from collections.abc import Callable
 from contextvars import ContextVar, copy_context
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from IPython.core.error import StdinNotImplementedError
 from ipykernel.ipkernel import IPythonKernel
@@ -51,6 +51,7 @@ class _Interruptible:
 
     loop: asyncio.AbstractEventLoop
     task: asyncio.Task
+    parent: dict  # the execute request it belongs to
     pressed: bool = False
     active: bool = True  # cleared (on the loop) as the work ends: a press still on its way is dropped
 
@@ -69,7 +70,6 @@ class _RunningCell:
     loop: asyncio.AbstractEventLoop
     feed: asyncio.Queue  # the cell's text and result frame, then None at its end
     done: bool = False  # the board finished it: what it prints now is not this cell's
-    parent: dict = field(default_factory=dict)  # the execute request it belongs to
 
     def send(self, piece: str | Frame | None) -> None:
         self.loop.call_soon_threadsafe(self.feed.put_nowait, piece)
@@ -240,9 +240,10 @@ class ESP32Kernel(IPythonKernel):
         return {"status": "ok", "found": text is not None, "data": {"text/plain": text} if text else {}, "metadata": {}}
 
     async def shell_main(self, subshell_id, msg):
-        """ipykernel handles one shell request at a time: while a device cell runs, the
-        requests that need nothing from the board are answered beside it instead."""
-        if subshell_id is None and self._running is not None:
+        """ipykernel handles one shell request at a time: while a cell's device work runs (a
+        device cell, `%%on`), the requests that need nothing from the board are answered
+        beside it instead."""
+        if subshell_id is None and self._interruptible is not None:
             header = self._header_of(msg)
             if header.get("msg_type") in ANSWERED_WHILE_A_CELL_RUNS:
                 await self._answer_beside_the_cell(msg, {"header": header})
@@ -275,9 +276,9 @@ class ESP32Kernel(IPythonKernel):
         """Control requests (JupyterLab creates subshells for widget comms on every page
         load) end with an idle status too: the running cell's busy follows it."""
         await super().dispatch_control(msg)
-        cell = self._running
-        if cell is not None:
-            cell.loop.call_soon_threadsafe(self._busy_again_for_the_cell)
+        work = self._interruptible
+        if work is not None:
+            work.loop.call_soon_threadsafe(self._busy_again_for_the_cell)
 
     @property
     def device_code_running(self) -> bool:
@@ -285,11 +286,11 @@ class ESP32Kernel(IPythonKernel):
         return self._running is not None
 
     def _busy_again_for_the_cell(self) -> None:
-        """Status busy for the device cell running now, if any (on the event loop, where the
-        cell's own idle is sent after it has ended: never a busy after that idle)."""
-        cell = self._running
-        if cell is not None and not cell.done:
-            ipykernel_surface.publish_status(self, "busy", cell.parent)
+        """Status busy for the cell whose device work runs now, if any (on the event loop,
+        where the cell's own idle is sent after that work has ended: never a busy after it)."""
+        work = self._interruptible
+        if work is not None and work.active:
+            ipykernel_surface.publish_status(self, "busy", work.parent)
 
     # Device cells -----------------------------------------------------------------------
 
@@ -350,7 +351,7 @@ class ESP32Kernel(IPythonKernel):
             raise board_problem("KeyboardInterrupt", "interrupted before the cell reached the board") from None
         self.show_notices()
         self.completer.note_cell(source)
-        cell = _RunningCell(asyncio.get_running_loop(), asyncio.Queue(), parent=self.get_parent("shell"))
+        cell = _RunningCell(asyncio.get_running_loop(), asyncio.Queue())
 
         def on_output(stream: str, data: bytes) -> None:
             if stream == "stdout":  # stderr is the traceback, which the execution keeps
@@ -390,7 +391,7 @@ class ESP32Kernel(IPythonKernel):
     def interruptible(self):
         """While inside (on the event loop, in a cell), Jupyter's interrupt cancels the
         current task once instead of sending SIGINT: the code inside stops its board(s)."""
-        target = self._interruptible = _Interruptible(asyncio.get_running_loop(), asyncio.current_task())
+        target = self._interruptible = _Interruptible(asyncio.get_running_loop(), asyncio.current_task(), self.get_parent("shell"))
         try:
             yield
         finally:

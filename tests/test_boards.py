@@ -140,6 +140,9 @@ def test_on_keeps_the_kernel_answering_and_stops_on_every_board(kernel):
             assert msg["content"]["data"]["state"]["busy"] is True
             break
     kc.shell_channel.send(kc.session.msg("comm_close", {"comm_id": comm_id, "data": {}}))
+    asked = kc.complete("machine.P")  # answered beside the running cell, from the stubs
+    reply = kc.get_shell_msg(timeout=HANG_GUARD)
+    assert reply["parent_header"]["msg_id"] == asked and "Pin" in reply["content"]["matches"], reply
     for _ in range(5):  # an impatient teacher
         km.interrupt_kernel()
     stopped = collect(kc, cell).reply["content"]
