@@ -6,10 +6,10 @@ test, a board profile, a WebREPL port, a kernel with another environment."""
 from __future__ import annotations
 
 import pytest
-from kernel_harness import running_kernel
 
 from esp32_kernel.board import Board
 from esp32_kernel.emulator.process import launch
+from kernel_harness import running_kernel
 
 
 @pytest.fixture(scope="module")

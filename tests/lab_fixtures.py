@@ -24,10 +24,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
-from kernel_harness import isolated_env
 from playwright.sync_api import Page, expect, sync_playwright
 
 from esp32_kernel.emulator.control import ControlChannel
+from kernel_harness import isolated_env
 
 # Debian's Chromium (browsers cannot be downloaded here); elsewhere whichever is on PATH.
 CHROMIUM = os.environ.get("ESP32_KERNEL_TEST_CHROMIUM") or shutil.which("chromium") or shutil.which("chromium-browser") or "/usr/bin/chromium"

@@ -6,10 +6,11 @@ import time
 
 import pytest
 import serial
-from board_helpers import flash_files
 
 from esp32_kernel.board import Board, BoardBusy, BoardError, CodeRejected, DeviceError
 from esp32_kernel.emulator.process import launch
+
+from board_helpers import flash_files
 
 MAIN_LOOP = "import time\nn = 0\nwhile True:\n    n += 1\n    print('main.py says', n)\n    time.sleep(0.05)\n"
 

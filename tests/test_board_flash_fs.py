@@ -11,13 +11,14 @@ import sys
 import time
 
 import pytest
-from board_helpers import HANG_GUARD_S, flash_files
-from test_emulator import ESP32_BANNER, MPREMOTE, RawClient
 
 from esp32_kernel.board import Board
 from esp32_kernel.emulator import EmulatorError, launch
 from esp32_kernel.emulator.flash_files import FlashFiles, FlashFilesError
 from esp32_kernel.emulator.storage import FlashImage
+
+from board_helpers import HANG_GUARD_S, flash_files
+from test_emulator import ESP32_BANNER, MPREMOTE, RawClient
 
 pytestmark = pytest.mark.timeout(120)
 

@@ -7,10 +7,10 @@ import time
 import uuid
 
 import pytest
-from kernel_harness import HANG_GUARD, collect, fails, run_cell, running_kernel
 
 from esp32_kernel.emulator.process import launch
 from esp32_kernel.session import BoardSession
+from kernel_harness import HANG_GUARD, collect, fails, run_cell, running_kernel
 
 
 @pytest.fixture(scope="module")

@@ -10,10 +10,12 @@ import time
 
 import nbformat
 import pytest
-from board_helpers import SMALL_FS
-from kernel_harness import collect, fails, isolated_env, run_cell
 from nbclient import NotebookClient
 from nbclient.exceptions import CellExecutionError
+
+from board_helpers import SMALL_FS
+from kernel_harness import collect, fails, isolated_env, run_cell
+
 
 # (cell, the ename its error reply must carry, words its evalue must hold)
 FAILING_MAGICS = [

@@ -6,9 +6,8 @@ from __future__ import annotations
 import queue
 import time
 
-from kernel_harness import HANG_GUARD, run_cell
-
 from esp32_kernel.completion import Binding, cell_bindings
+from kernel_harness import HANG_GUARD, run_cell
 
 COUNTING_LOOP = "import time\nn = 0\nwhile True:\n    n += 1\n    print(n)\n    time.sleep_ms(10)"
 

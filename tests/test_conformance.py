@@ -7,6 +7,7 @@ from pathlib import Path
 from unittest import mock
 
 import jupyter_kernel_test
+
 from kernel_harness import isolated_env
 
 

@@ -13,9 +13,10 @@ from pathlib import Path
 
 import pytest
 import serial
-from board_helpers import flash_files
 
 from esp32_kernel.emulator import EmulatorError, launch
+
+from board_helpers import flash_files
 
 MPREMOTE = Path(sys.executable).parent / "mpremote"
 RAW_BANNER = b"raw REPL; CTRL-B to exit\r\n>"

@@ -9,12 +9,14 @@ import time
 from pathlib import Path
 
 import pytest
+
 from board_helpers import wait_for
-from test_emulator import RawClient, mpremote
 
 from esp32_kernel.board import Board, DeviceError
 from esp32_kernel.emulator import launch
 from esp32_kernel.emulator.flash_files import FlashFiles
+
+from test_emulator import RawClient, mpremote
 
 HANG_GUARD_S = 10
 

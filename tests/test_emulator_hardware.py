@@ -9,9 +9,11 @@ from __future__ import annotations
 import time
 
 import pytest
-from board_helpers import HANG_GUARD_S, error_of, wait_for
 
 from esp32_kernel.board import Board
+
+from board_helpers import HANG_GUARD_S, error_of, wait_for
+
 
 pytestmark = pytest.mark.timeout(60)
 

@@ -8,11 +8,13 @@ import json
 import time
 
 import pytest
-from board_helpers import HANG_GUARD_S, error_of, wait_for
 
 from esp32_kernel.board import Board
 from esp32_kernel.emulator import launch
 from esp32_kernel.emulator.flash_files import FlashFiles
+
+from board_helpers import HANG_GUARD_S, error_of, wait_for
+
 
 pytestmark = pytest.mark.timeout(60)
 

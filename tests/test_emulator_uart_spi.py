@@ -6,9 +6,11 @@ from __future__ import annotations
 import time
 
 import pytest
-from board_helpers import error_of
 
 from esp32_kernel.board import Board
+
+from board_helpers import error_of
+
 
 pytestmark = pytest.mark.timeout(60)
 

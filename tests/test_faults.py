@@ -9,11 +9,11 @@ import signal
 import time
 
 import pytest
-from kernel_harness import HANG_GUARD, answers, next_output, run_cell, running_kernel, start_kernel
 
 from esp32_kernel.chip.board_profile import BOARDS_DIR
 from esp32_kernel.emulator import launch
 from esp32_kernel.emulator.control import ControlChannel
+from kernel_harness import HANG_GUARD, answers, next_output, run_cell, running_kernel, start_kernel
 
 
 @pytest.fixture

@@ -9,11 +9,12 @@ import threading
 import time
 
 import pytest
-from board_helpers import SMALL_FS, flash_files
 
 from esp32_kernel.board import Board
-from esp32_kernel.emulator.process import launch
 from esp32_kernel.files import BoardFiles, FileError, _Upload, encode_upload
+from esp32_kernel.emulator.process import launch
+
+from board_helpers import SMALL_FS, flash_files
 
 # Bytes the transfer must carry: every byte value, the escape byte, Ctrl-C/Ctrl-D, and text
 # that looks like the reboot marks the raw REPL reader watches for.

@@ -6,6 +6,7 @@ import os
 import time
 
 import pytest
+
 from kernel_harness import HANG_GUARD, answers, collect, fails, run_cell, running_kernel
 
 

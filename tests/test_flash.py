@@ -11,13 +11,13 @@ import subprocess
 import sys
 
 import pytest
-from board_helpers import wait_for
-from kernel_harness import fails, run_cell, running_kernel
 
+from board_helpers import wait_for
 from esp32_kernel.chip import esp_image
 from esp32_kernel.emulator import board_folder
 from esp32_kernel.emulator.process import launch
 from esp32_kernel.emulator.rom_bootloader import slip_encode
+from kernel_harness import fails, run_cell, running_kernel
 
 APP_OFFSET = 0x10000
 

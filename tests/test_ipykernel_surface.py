@@ -9,9 +9,9 @@ import inspect
 import pytest
 from ipykernel.ipkernel import IPythonKernel
 from ipykernel.zmqshell import ZMQInteractiveShell
-from kernel_harness import run_cell
 
 from esp32_kernel.ipykernel_surface import MEMBERS
+from kernel_harness import run_cell
 
 CLASSES = {"kernel": IPythonKernel, "shell": ZMQInteractiveShell}
 METHODS = [(o, n, p) for o, n, p in MEMBERS if p is not None]

@@ -9,6 +9,7 @@ import threading
 import time
 
 import pytest
+
 from kernel_harness import HANG_GUARD, fails, next_output, run_cell, start_kernel
 
 

@@ -16,8 +16,9 @@ import json
 import os
 import re
 
-from lab_fixtures import ARTIFACTS, KERNEL_DISPLAY_NAME, NEEDS_CHROMIUM, REPO, browser, lab, lab_server  # noqa: F401
 from playwright.sync_api import expect
+
+from lab_fixtures import ARTIFACTS, KERNEL_DISPLAY_NAME, NEEDS_CHROMIUM, REPO, browser, lab, lab_server  # noqa: F401
 
 NOTEBOOK = REPO / "notebooks" / "01-first-steps.ipynb"
 DOCS_SCREENSHOT = REPO / "docs" / "screenshot-first-steps.png"

@@ -13,8 +13,9 @@ import re
 import urllib.error
 import urllib.request
 
-from lab_fixtures import ARTIFACTS, KERNEL_DISPLAY_NAME, NEEDS_CHROMIUM, REPO, browser, lab, lab_server  # noqa: F401
 from playwright.sync_api import expect
+
+from lab_fixtures import ARTIFACTS, KERNEL_DISPLAY_NAME, NEEDS_CHROMIUM, REPO, browser, lab, lab_server  # noqa: F401
 
 pytestmark = NEEDS_CHROMIUM
 

@@ -18,19 +18,10 @@ from __future__ import annotations
 import re
 import time
 
-from lab_fixtures import (  # noqa: F401
-    ARTIFACTS,
-    HANG_GUARD_MS,
-    KERNEL_DISPLAY_NAME,
-    LEVEL_SOURCE,
-    NEEDS_CHROMIUM,
-    browser,
-    control,
-    lab,
-    lab_server,
-    notebook,
-)
 from playwright.sync_api import expect
+
+from lab_fixtures import ARTIFACTS, HANG_GUARD_MS, KERNEL_DISPLAY_NAME, LEVEL_SOURCE, NEEDS_CHROMIUM, control, notebook
+from lab_fixtures import browser, lab, lab_server  # noqa: F401
 
 pytestmark = NEEDS_CHROMIUM
 

@@ -7,6 +7,7 @@ import time
 import uuid
 
 import pytest
+
 from kernel_harness import HANG_GUARD, CellRun
 
 TARGET = "esp32_kernel.board"

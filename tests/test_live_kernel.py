@@ -7,6 +7,7 @@ import queue
 import time
 
 import pytest
+
 from kernel_harness import HANG_GUARD, fails, run_cell, running_kernel
 
 

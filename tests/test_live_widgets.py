@@ -6,6 +6,7 @@ import json
 import time
 
 import pytest
+
 from kernel_harness import HANG_GUARD, run_cell, running_kernel
 
 

@@ -10,12 +10,12 @@ import threading
 from pathlib import Path
 
 import pytest
-from kernel_harness import HANG_GUARD, fails, run_cell, running_kernel
 
 from esp32_kernel.board import Board
 from esp32_kernel.emulator.process import launch
 from esp32_kernel.mount import mount
 from esp32_kernel.session import KERNEL_HELPERS
+from kernel_harness import HANG_GUARD, fails, run_cell, running_kernel
 
 NASTY = bytes(range(256)) * 3 + b"\x10\x10\x03\x04 rst:0x1 (POWERON_RESET) MPY: soft reboot\r\n\x1e\x1f\x18"
 

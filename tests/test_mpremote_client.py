@@ -9,8 +9,8 @@ import subprocess
 import sys
 
 import pytest
-from board_helpers import HANG_GUARD_S
 
+from board_helpers import HANG_GUARD_S
 from esp32_kernel.emulator import launch
 
 

@@ -11,8 +11,9 @@ from pathlib import Path
 
 import nbformat
 import pytest
-from kernel_harness import isolated_env
 from nbclient import NotebookClient
+
+from kernel_harness import isolated_env
 
 NOTEBOOKS_DIR = Path(__file__).resolve().parent.parent / "notebooks"
 NOTEBOOKS = sorted(NOTEBOOKS_DIR.glob("*.ipynb"))

@@ -9,11 +9,11 @@ import threading
 from functools import partial
 
 import pytest
-from kernel_harness import run_cell, start_kernel
 
 from esp32_kernel.board import Board
 from esp32_kernel.files import BoardFiles
 from esp32_kernel.packages import PackageError, install, mpy_version
+from kernel_harness import run_cell, start_kernel
 
 PACKAGES = {
     "greet": ("1.0", {"greet/__init__.py": b"from greet_util import shout\ndef hello(who):\n    return shout('hello ' + who)\n"},

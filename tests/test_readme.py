@@ -8,9 +8,9 @@ import sys
 from pathlib import Path
 
 import pytest
-from kernel_harness import run_cell, running_kernel
 
 from esp32_kernel.emulator import launch
+from kernel_harness import run_cell, running_kernel
 
 README = (Path(__file__).resolve().parent.parent / "README.md").read_text()
 

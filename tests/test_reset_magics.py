@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+
 from kernel_harness import run_cell, running_kernel
 
 # A reset loop as they happen: main.py tries something (WiFi, a sensor) for a moment, fails

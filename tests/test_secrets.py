@@ -18,11 +18,11 @@ import time
 import nbformat
 import pytest
 from jupyter_client.manager import start_new_kernel
-from kernel_harness import HANG_GUARD, CellRun, collect, isolated_env, run_cell_answering
 
 from esp32_kernel.board import Board
 from esp32_kernel.emulator.control import ControlChannel
 from esp32_kernel.emulator.process import launch
+from kernel_harness import HANG_GUARD, CellRun, collect, isolated_env, run_cell_answering
 
 WIFI_PASSWORD = "wifi-pw-7731"
 WRONG_WIFI_PASSWORD = "wrong-wifi-4417"

@@ -13,8 +13,8 @@ import time
 
 import pytest
 import thonny.common as thonny_common
-from board_helpers import HANG_GUARD_S
 
+from board_helpers import HANG_GUARD_S
 from esp32_kernel.emulator import launch
 
 

@@ -8,11 +8,11 @@ import struct
 
 import pytest
 import websocket
-from board_helpers import wait_for
-from kernel_harness import HANG_GUARD, collect, next_output, run_cell, run_cell_answering, start_kernel
 
+from board_helpers import wait_for
 from esp32_kernel.board import Board
 from esp32_kernel.emulator.process import launch
+from kernel_harness import HANG_GUARD, collect, next_output, run_cell, run_cell_answering, start_kernel
 
 PASSWORD = "s3cret!"
 WIFI_AP_ON = "import network\nnetwork.WLAN(network.AP_IF).active(True)\n"
