@@ -168,6 +168,15 @@ class Board:
                     self._ready.wait(FLOOD_INTERVAL)  # the reader runs meanwhile; a prompt or a loss ends the wait
                 said = self._heard
             self._enter(ENTER_TIMEOUT)
+            # The flood's last Ctrl-Cs may still be on their way, and one that arrives while
+            # code runs is a KeyboardInterrupt: no-ops take them before any real work does.
+            for _ in range(3):
+                try:
+                    self.run("pass", timeout=ENTER_TIMEOUT)
+                    break
+                except DeviceError as e:
+                    if e.ename != "KeyboardInterrupt":
+                        raise
             return said
         except BoardError:
             self.close()
