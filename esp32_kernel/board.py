@@ -60,8 +60,6 @@ class DeviceError(BoardError):
         super().__init__(traceback.strip().splitlines()[-1] if traceback.strip() else "error")
 
 
-
-
 @dataclass
 class Execution:
     """One piece of code on the board. `done` is set once, with exactly one outcome:

@@ -20,11 +20,9 @@ from collections import deque
 from dataclasses import dataclass, field
 from typing import Callable
 
+from ..chip.gpio import INPUT_ONLY, PIN_IDS
 from . import parts
 
-GPIOS = tuple(range(0, 24)) + (25, 26, 27) + tuple(range(32, 40))
-INPUT_ONLY = range(34, 40)
-FLASH_PINS = range(6, 12)
 VDD = 3.3
 LOGIC_HIGH_V = 0.75 * VDD  # ESP32 VIH
 LOGIC_LOW_V = 0.25 * VDD  # ESP32 VIL
@@ -261,7 +259,7 @@ class Bench:
     def _changed(self, pins=None) -> None:
         """Something changed: report level changes and fire the board's pin interrupts."""
         now = self.clock()
-        candidates = GPIOS if pins is None else pins
+        candidates = PIN_IDS if pins is None else pins
         for pin in candidates:
             new = self.level(pin, now)
             old = self._levels.get(pin)
@@ -294,7 +292,7 @@ class Bench:
 
     def snapshot_levels(self) -> None:
         now = self.clock()
-        for pin in GPIOS:
+        for pin in PIN_IDS:
             self._levels[pin] = self.level(pin, now)
 
     # -- the board's side
@@ -601,7 +599,7 @@ class Bench:
             pin = int(text)
         except ValueError:
             raise BenchError(f"not a GPIO number or one of the board's pin labels: {text!r}") from None
-        if pin not in GPIOS:
+        if pin not in PIN_IDS:
             raise BenchError(f"GPIO {pin} does not exist on an ESP32 (valid: 0-23, 25-27, 32-39)")
         return pin
 
@@ -628,7 +626,7 @@ class Bench:
         }  # fmt: skip
 
     def _control_pins(self):
-        return {"pins": {str(p): self.level(p) for p in GPIOS}}
+        return {"pins": {str(p): self.level(p) for p in PIN_IDS}}
 
     def _control_set_source(self, pin, kind, *params):
         """set_source PIN KIND [OFFSET [AMPLITUDE [FREQ]]] (volts, volts, Hz); KIND none removes it."""

@@ -9,22 +9,24 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
+from ..chip.gpio import FLASH_PINS, GPIOS
+
 log = logging.getLogger(__name__)
 
-# The GPIOs the pin view shows (the chip's; 6-11 drive the flash and are never queried).
-GPIOS = [*range(0, 6), *range(12, 20), *range(21, 24), *range(25, 28), *range(32, 40)]
+# The GPIOs the pin view shows: the chip's, less those wired to the flash (never queried).
+SHOWN = [pin for pin in GPIOS if pin not in FLASH_PINS]
 PIN_POLL_WHILE_RUNNING = 1.0  # seconds between emulator pin snapshots while a cell runs
 # A real ESP32's GPIO registers (ESP32 TRM, 4.12): out-enable and input levels, 0-31 and 32-39.
 # Reading them touches no pin: a Pin() would reconfigure it.
 _GPIO_REGS = (0x3FF44020, 0x3FF4403C, 0x3FF4402C, 0x3FF44040)
 PIN_QUERY = ("print(repr(tuple(__import__('machine').mem32[a] & 0xffffffff for a in (%s))))"
-              % ", ".join(hex(a) for a in _GPIO_REGS))
+             % ", ".join(hex(a) for a in _GPIO_REGS))
 
 
 def pins_from_registers(enable0: int, in0: int, enable1: int, in1: int) -> dict[str, dict[str, Any]]:
     """A real ESP32's pin view from its GPIO registers: outputs (enable bit set) and levels."""
     pins = {}
-    for gpio in GPIOS:
+    for gpio in SHOWN:
         enable, level = (enable0, in0) if gpio < 32 else (enable1, in1)
         bit = gpio % 32
         pins[str(gpio)] = {"mode": "out" if enable >> bit & 1 else None, "level": level >> bit & 1,
@@ -46,7 +48,7 @@ def profile_dict(name: str | None, assumed: bool = False) -> dict[str, Any] | No
 
 class PinWatch:
     """Follows the emulator's pins: its bench's event stream (and a cell running) kicks a
-    snapshot through the control channel (all 36 pins on one connection), which never
+    snapshot through the control channel (every pin on one connection), which never
     touches the board's REPL."""
 
     FIELDS = ("mode", "level", "volts", "pull", "irq", "pwm", "dac")
@@ -102,7 +104,7 @@ class PinWatch:
     def snapshot(self) -> dict[str, Any]:
         if self.profile is None:
             self.profile = profile_dict(self.emulator.control_many(["status"])[0].get("board")) or {}
-        *answers, bench = self.emulator.control_many([f"get_pin {gpio}" for gpio in GPIOS] + ["describe"])
-        pins = {str(gpio): {k: info.get(k) for k in self.FIELDS} for gpio, info in zip(GPIOS, answers) if info.get("ok")}
+        *answers, bench = self.emulator.control_many([f"get_pin {gpio}" for gpio in SHOWN] + ["describe"])
+        pins = {str(gpio): {k: info.get(k) for k in self.FIELDS} for gpio, info in zip(SHOWN, answers) if info.get("ok")}
         bench.pop("ok", None)
         return {"source": "emulator", "pins": pins, "bench": bench, "profile": self.profile}

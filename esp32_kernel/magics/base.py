@@ -55,7 +55,7 @@ def failures_as_cell_errors(magic: str, function):
         except CellError:
             raise
         except Exception as e:
-            failure = as_cell_error(magic, e)
+            failure = _as_cell_error(magic, e)
             if failure is None:
                 raise
             raise failure from None
@@ -63,7 +63,7 @@ def failures_as_cell_errors(magic: str, function):
     return run
 
 
-def as_cell_error(magic: str, error: Exception) -> CellError | None:
+def _as_cell_error(magic: str, error: Exception) -> CellError | None:
     """The cell error that says how `%magic` failed; None for a bug (kept as it is)."""
     if isinstance(error, MagicUsageError):
         return magic_failed(magic, "UsageError", str(error))
