@@ -204,6 +204,22 @@ class Lab:
         path.parent.mkdir(parents=True, exist_ok=True)
         self.page.screenshot(path=str(path))
 
+    def open_notebook(self, name: str, content: dict):
+        """Put a notebook on the server, open it, and wait until its ESP32 kernel is connected and
+        idle with every cell shown: a Run All clicked before then may run nothing."""
+        self.server.api("PUT", f"contents/{name}", {"type": "notebook", "format": "json", "content": content})
+        self.page.goto(self.server.page_url(f"lab/tree/{name}"))
+        panel = self.page.locator(".jp-NotebookPanel")
+        expect(panel.locator(".jp-Toolbar-kernelName")).to_have_text(KERNEL_DISPLAY_NAME)
+        expect(panel.locator(".jp-NotebookPanel-toolbar .jp-Notebook-ExecutionIndicator")).to_have_attribute("data-status", "idle")
+        expect(self.page.locator("#jp-main-statusbar")).to_contain_text(f"{KERNEL_DISPLAY_NAME} | Idle")
+        expect(panel.locator(".jp-Cell")).to_have_count(len(content["cells"]))
+        return panel
+
+    def run_all(self) -> None:
+        self.page.get_by_role("menuitem", name="Run", exact=True).click()
+        self.page.get_by_role("menuitem", name="Run All Cells", exact=True).click()
+
     @contextmanager
     def explain_failure(self):
         """On failure: a screenshot in tests/artifacts/, and the server log and page errors in the report."""

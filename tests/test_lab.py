@@ -18,7 +18,7 @@ import re
 
 from playwright.sync_api import expect
 
-from lab_fixtures import ARTIFACTS, KERNEL_DISPLAY_NAME, NEEDS_CHROMIUM, REPO, browser, lab, lab_server  # noqa: F401
+from lab_fixtures import ARTIFACTS, KERNEL_DISPLAY_NAME, NEEDS_CHROMIUM, REPO, browser, lab, lab_server, notebook  # noqa: F401
 
 NOTEBOOK = REPO / "notebooks" / "01-first-steps.ipynb"
 DOCS_SCREENSHOT = REPO / "docs" / "screenshot-first-steps.png"
@@ -55,21 +55,11 @@ def test_launcher_offers_the_esp32_kernel_with_its_logo(lab):
 def test_first_steps_notebook_runs_in_the_browser(lab):
     page = lab.page
     with lab.explain_failure():
-        notebook = json.loads(NOTEBOOK.read_text())
-        lab.server.api("PUT", "contents/first-steps.ipynb", {"type": "notebook", "format": "json", "content": notebook})
-        page.goto(lab.server.page_url("lab/tree/first-steps.ipynb"))
-
         # The notebook's kernel starts by itself: the ESP32 kernel, idle.
-        panel = page.locator(".jp-NotebookPanel")
-        expect(panel.locator(".jp-Toolbar-kernelName")).to_have_text(KERNEL_DISPLAY_NAME)
+        panel = lab.open_notebook("first-steps.ipynb", json.loads(NOTEBOOK.read_text()))
         status = panel.locator(".jp-NotebookPanel-toolbar .jp-Notebook-ExecutionIndicator")
-        expect(status).to_have_attribute("data-status", "idle")
-        expect(page.locator("#jp-main-statusbar")).to_contain_text(f"{KERNEL_DISPLAY_NAME} | Idle")
-
         prompts = panel.locator(".jp-CodeCell .jp-InputPrompt")
-        expect(prompts).to_have_count(sum(cell["cell_type"] == "code" for cell in notebook["cells"]))
-        page.get_by_role("menuitem", name="Run", exact=True).click()
-        page.get_by_role("menuitem", name="Run All Cells", exact=True).click()
+        lab.run_all()
 
         # While it runs, the loop's output arrives line by line (0.2 s between lines).
         loop_output = panel.locator(".jp-CodeCell", has_text="for i in range(5)").locator(".jp-OutputArea")
@@ -123,17 +113,8 @@ def test_run_all_stops_at_a_failed_magic(lab):
     page = lab.page
     with lab.explain_failure():
         cells = ["print('first')", "%cat /no-such-file.txt", "print('never')"]
-        notebook = {
-            "cells": [{"cell_type": "code", "source": c, "metadata": {}, "outputs": [], "execution_count": None} for c in cells],
-            "metadata": {"kernelspec": {"name": "esp32", "display_name": KERNEL_DISPLAY_NAME, "language": "python"}},
-            "nbformat": 4, "nbformat_minor": 5,
-        }  # fmt: skip
-        lab.server.api("PUT", "contents/stops.ipynb", {"type": "notebook", "format": "json", "content": notebook})
-        page.goto(lab.server.page_url("lab/tree/stops.ipynb"))
-        panel = page.locator(".jp-NotebookPanel")
-        expect(panel.locator(".jp-NotebookPanel-toolbar .jp-Notebook-ExecutionIndicator")).to_have_attribute("data-status", "idle")
-        page.get_by_role("menuitem", name="Run", exact=True).click()
-        page.get_by_role("menuitem", name="Run All Cells", exact=True).click()
+        panel = lab.open_notebook("stops.ipynb", notebook(cells))
+        lab.run_all()
         page.wait_for_function(RUN_ENDED)
         code_cells = panel.locator(".jp-CodeCell")
         failed = code_cells.nth(1).locator(".jp-OutputArea-output")

@@ -20,7 +20,7 @@ import time
 
 from playwright.sync_api import expect
 
-from lab_fixtures import ARTIFACTS, HANG_GUARD_MS, KERNEL_DISPLAY_NAME, LEVEL_SOURCE, NEEDS_CHROMIUM, control, notebook
+from lab_fixtures import ARTIFACTS, HANG_GUARD_MS, LEVEL_SOURCE, NEEDS_CHROMIUM, control, notebook
 from lab_fixtures import browser, lab, lab_server  # noqa: F401
 
 pytestmark = NEEDS_CHROMIUM
@@ -55,17 +55,10 @@ PROBLEMS = ", ".join(
 def test_a_live_plot_moves_and_a_gpio_toggle_lights_the_bench_led(lab):
     page = lab.page
     with lab.explain_failure():
-        content = {"type": "notebook", "format": "json", "content": notebook(CELLS)}
-        lab.server.api("PUT", "contents/live.ipynb", content)
-        page.goto(lab.server.page_url("lab/tree/live.ipynb"))
-        panel = page.locator(".jp-NotebookPanel")
+        panel = lab.open_notebook("live.ipynb", notebook(CELLS))
         status = panel.locator(".jp-NotebookPanel-toolbar .jp-Notebook-ExecutionIndicator")
-        expect(panel.locator(".jp-Toolbar-kernelName")).to_have_text(KERNEL_DISPLAY_NAME)
-        expect(status).to_have_attribute("data-status", "idle")
-        expect(panel.locator(".jp-CodeCell")).to_have_count(len(CELLS))
         page.keyboard.press("Control+b")  # hide the file browser: more room for the plot
-        page.get_by_role("menuitem", name="Run", exact=True).click()
-        page.get_by_role("menuitem", name="Run All Cells", exact=True).click()
+        lab.run_all()
 
         # 1. The plot moves while the device loop runs.
         plot_cell = panel.locator(".jp-CodeCell", has_text="emit(level=i)")
