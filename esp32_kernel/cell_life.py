@@ -3,8 +3,11 @@
 The kernel calls `started()` and `ended()` once per execute request (device, magic or
 `%%host` cell alike); the lab comm, live data and widgets subscribe instead of keeping their
 own idea of it. (IPython's pre/post_execute events will not do: the comm package fires them
-around every comm message too.) Before a cell starts, the kernel awaits `clear()`: whatever
-holds the board outside a cell (the lab panel's file transfer) says there when it is done.
+around every comm message too.) Listeners run on the event loop just after the kernel's own
+work: as a cell's code goes out, and once its reply has been sent, so what follows a cell (the
+lab panel's state, live data's flush) never delays the reply. Before a cell starts, the
+kernel awaits `clear()`: whatever holds the board outside a cell (the lab panel's file
+transfer) says there when it is done.
 """
 
 from __future__ import annotations
@@ -24,7 +27,7 @@ class CellLife:
         self._holds: list[Callable[[], asyncio.Future | None]] = []
 
     def subscribe(self, started: Callable[[], None] | None = None, ended: Callable[[], None] | None = None) -> None:
-        """Call `started` as each cell starts and `ended` as it ends (on the kernel's event loop)."""
+        """Call `started` as each cell starts and `ended` after its reply (on the kernel's event loop)."""
         if started is not None:
             self._on_start.append(started)
         if ended is not None:
@@ -44,11 +47,11 @@ class CellLife:
 
     def started(self) -> None:
         self.running = True
-        _tell(self._on_start)
+        asyncio.get_running_loop().call_soon(_tell, self._on_start)
 
     def ended(self) -> None:
         self.running = False
-        _tell(self._on_end)
+        asyncio.get_running_loop().call_soon(_tell, self._on_end)
 
 
 def _tell(listeners: list[Callable[[], None]]) -> None:

@@ -72,15 +72,23 @@ def is_device_only(cell: str) -> bool:
 route_cell.has_side_effects = True  # type: ignore[attr-defined]
 
 
-def with_result(source: str) -> str:
-    """`source` changed so that its last expression's repr comes back as a result frame.
+def parse_cell(source: str) -> ast.Module | None:
+    """The cell as CPython reads it, parsed once per cell for `with_result` and the
+    completer; None for source that only MicroPython accepts."""
+    try:
+        return ast.parse(source)
+    except (SyntaxError, ValueError):
+        return None
+
+
+def with_result(source: str, tree: ast.Module | None) -> str:
+    """`source` (parsed as `tree`) changed so that its last expression's repr comes back as a
+    result frame.
 
     Source that CPython cannot parse (MicroPython-only syntax) is sent unchanged: the
     board reports its own syntax errors.
     """
-    try:
-        tree = ast.parse(source)
-    except (SyntaxError, ValueError):
+    if tree is None:
         return source
     if not tree.body or not isinstance(tree.body[-1], ast.Expr):
         return source

@@ -24,10 +24,11 @@ from ipykernel.ipkernel import IPythonKernel
 from . import __version__, ipykernel_surface, redaction
 from .board import AccessDenied, Board, BoardError, Execution
 from .cell_life import CellLife
-from .cells import is_device_cell, is_device_only, route_cell, with_result
+from .cells import is_device_cell, is_device_only, parse_cell, route_cell, with_result
 from .completion import DeviceCompleter
 from .config import ConfigError, resolve_target
 from .errors import CellError, board_problem, device_exception
+from .history_writes import write_history_when_idle
 from .host import HostBoard
 from .lab import LabComm
 from .live.frames import Frame, OutputDemux, result_text
@@ -119,6 +120,8 @@ class ESP32Kernel(IPythonKernel):
         }
         self.boards = BoardSession(on_unsolicited=self._on_unsolicited)
         self.cells = CellLife()  # when each cell starts and ends, for whoever follows it
+        write_history_when_idle(self.shell.history_manager, self.cells)
+        ipykernel_surface.reply_without_sleeping(self)
         self._demux = OutputDemux()  # the board's output: text and frames
         self._named_streams: dict[str, _LabelledStream] = {}  # named boards' own output
         self._output_lock = threading.Lock()  # orders output with the end of each cell
@@ -350,7 +353,6 @@ class ESP32Kernel(IPythonKernel):
         except asyncio.CancelledError:  # Jupyter's interrupt, before the code reached the board
             raise board_problem("KeyboardInterrupt", "interrupted before the cell reached the board") from None
         self.show_notices()
-        self.completer.note_cell(source)
         cell = _RunningCell(asyncio.get_running_loop(), asyncio.Queue())
 
         def on_output(stream: str, data: bytes) -> None:
@@ -363,10 +365,12 @@ class ESP32Kernel(IPythonKernel):
                 cell.send(None)
 
         # Blank lines in front keep the board's line numbers those of the cell.
-        code = "\n" * (first_line - 1) + with_result(source)
+        tree = parse_cell(source)
+        code = "\n" * (first_line - 1) + with_result(source, tree)
         self._running = cell
         try:
             execution = board.start(code, on_output, on_done)
+            self.completer.note_cell(source, tree)  # while the code is on its way
             result = await self._stream(board, execution, cell.feed)
         except BoardError as e:
             raise board_problem(e.name, str(e)) from None
@@ -549,4 +553,4 @@ def main() -> None:
 
     # fd-level capture (C extensions writing to fd 1) costs every cell a thread round trip;
     # device output never goes through the kernel process's file descriptors.
-    IPKernelApp.launch_instance(kernel_class=ESP32Kernel, capture_fd_output=False)
+    IPKernelApp.launch_instance(kernel_class=ESP32Kernel, capture_fd_output=False, outstream_class="esp32_kernel.streams.OutStream")

@@ -19,6 +19,7 @@ def isolated_env(tmp: Path, **extra: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("ESP32_KERNEL_")}
     env["JUPYTER_CONFIG_DIR"] = str(tmp / "config")
     env["JUPYTER_DATA_DIR"] = str(tmp / "data")
+    env["IPYTHONDIR"] = str(tmp / "ipython")  # IPython's history database among them
     env.update(extra)
     return env
 

@@ -5,7 +5,7 @@ import ast
 
 import pytest
 
-from esp32_kernel.cells import RUN_DEVICE, SHOW_RESULT, route_cell, with_result
+from esp32_kernel.cells import RUN_DEVICE, SHOW_RESULT, parse_cell, route_cell, with_result
 
 
 def lines(text: str) -> list[str]:
@@ -58,7 +58,7 @@ def test_percent_inside_code_is_not_a_magic():
     ],
 )
 def test_last_expression_is_captured_on_its_own_line(source, expression_line):
-    out = with_result(source)
+    out = with_result(source, parse_cell(source))
     tree = ast.parse(out)  # still valid Python
     shows = [n for n in ast.walk(tree) if isinstance(n, ast.Call) and getattr(n.func, "id", "") == SHOW_RESULT]
     assert len(shows) == 1 and shows[0].lineno == expression_line
@@ -70,4 +70,4 @@ def test_last_expression_is_captured_on_its_own_line(source, expression_line):
      "x = (1"],
 )
 def test_cells_without_a_shown_value_are_sent_unchanged(source):
-    assert with_result(source) == source
+    assert with_result(source, parse_cell(source)) == source

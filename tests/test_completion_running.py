@@ -6,6 +6,7 @@ from __future__ import annotations
 import queue
 import time
 
+from esp32_kernel.cells import parse_cell
 from esp32_kernel.completion import Binding, cell_bindings
 from kernel_harness import HANG_GUARD, run_cell
 
@@ -141,8 +142,12 @@ def test_requests_between_cells_still_ask_the_board(kernel):
     assert "On the board: made_by_exec = 1  (int)" in inspect(kc, "made_by_exec", 4)
 
 
+def bindings(source: str) -> dict[str, Binding]:
+    return cell_bindings(source, parse_cell(source))
+
+
 def test_cell_bindings_read_the_globals_a_cell_binds():
-    bound = cell_bindings(
+    bound = bindings(
         "from machine import Pin as P\nimport machine, time as t\nled = P(2)\nadc = machine.ADC(machine.Pin(34))\n"
         "for i in range(3):\n    total = i\ndef f(a):\n    inner = a\nsquares = [x * x for x in range(3)]\nled2 = 3\n"
     )
@@ -151,10 +156,19 @@ def test_cell_bindings_read_the_globals_a_cell_binds():
     assert bound["led"] == Binding("machine.Pin", instance=True)
     assert bound["adc"] == Binding("machine.ADC", instance=True)
     assert bound["led2"] == Binding()
-    assert cell_bindings("led = Pin(2)\nled = 3") == {"led": Binding()}  # the last binding wins
+    assert bindings("led = Pin(2)\nled = 3") == {"led": Binding()}  # the last binding wins
+
+
+def test_cell_bindings_of_every_statement_that_binds():
+    source = (
+        "a, (b, *c) = 1, (2, 3)\nwith open('f') as f, x() as (g, h):\n    pass\nif (w := 3):\n    k: int = 1\n"
+        "while 0:\n    m += 1\ntry:\n    pass\nexcept E as err:\n    pass\nelse:\n    el = 1\nfinally:\n    fi = 2\n"
+        "obj.attr = 5\nlst[0] = 3\ndef f2(x=(d := 1)):\n    inside = 1\nclass K:\n    member = 1\n"
+    )
+    assert set(bindings(source)) == {"a", "b", "c", "f", "g", "h", "w", "k", "m", "err", "el", "fi", "f2", "K"}
 
 
 def test_cell_bindings_of_source_cpython_cannot_parse():
     # MicroPython's own syntax errors are the board's to report; completion keeps what it can.
-    assert set(cell_bindings("count = 0\ndef tick(:\n    count += 1\nclass Meter:\n")) == {"count", "tick", "Meter"}
-    assert cell_bindings("") == {} and cell_bindings("\x00") == {}
+    assert set(bindings("count = 0\ndef tick(:\n    count += 1\nclass Meter:\n")) == {"count", "tick", "Meter"}
+    assert bindings("") == {} and bindings("\x00") == {}

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import queue
+import sqlite3
 import signal
 import threading
 import time
@@ -252,3 +254,21 @@ def test_a_multi_line_repr_is_the_result(kc):
     run = run_cell(kc, "Table()")
     assert run.result == "a | b\n1 | 2"
     assert run.stdout == ""
+
+
+def test_history_is_kept_at_once_and_reaches_the_database_when_idle(kc):
+    """IPython's history database is written while the kernel is idle (history_writes.py),
+    not during each cell: `In` has every cell at once, the database soon after."""
+    for code in ("history_marker_device = 1", "%%host\nhistory_marker_host = 2"):
+        assert run_cell(kc, code).status == "ok"
+    run = run_cell(kc, "%%host\nprint(get_ipython().history_manager.hist_file)\nprint(In[-3:-1])")
+    hist_file, inputs = run.stdout.splitlines()
+    assert "history_marker_device = 1" in inputs and "history_marker_host = 2" in inputs
+    deadline = time.monotonic() + HANG_GUARD
+    while True:
+        with contextlib.closing(sqlite3.connect(hist_file)) as db:
+            stored = [row[0] for row in db.execute("SELECT source_raw FROM history")]
+        if {"history_marker_device = 1", "%%host\nhistory_marker_host = 2"} <= set(stored):
+            break
+        assert time.monotonic() < deadline, f"not in the history database: {stored}"
+        time.sleep(0.1)

@@ -13,7 +13,7 @@ import sys
 from IPython.core.magic import cell_magic, line_magic, magics_class
 
 from ..board import Board, BoardError
-from ..cells import with_result
+from ..cells import parse_cell, with_result
 from ..errors import magic_failed, parse_exception
 from ..live.api import FLUSH_CODE
 from ..live.frames import Frame, OutputDemux, result_text
@@ -74,7 +74,7 @@ async def _run_on(kernel, boards: dict[str, Board], cell: str) -> dict[str, str]
     loop = asyncio.get_running_loop()
     feed: asyncio.Queue = asyncio.Queue()
     out = _LabelledLines(boards)
-    code = with_result(cell)
+    code = with_result(cell, parse_cell(cell))
     executions, failures, results = {}, {}, {}
     demuxes = {name: OutputDemux() for name in boards}
 
