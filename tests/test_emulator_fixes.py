@@ -14,6 +14,7 @@ from board_helpers import wait_for
 
 from esp32_kernel.board import Board, DeviceError
 from esp32_kernel.emulator import launch
+from esp32_kernel.emulator.control import ControlChannel
 from esp32_kernel.emulator.flash_files import FlashFiles
 
 from test_emulator import RawClient, mpremote
@@ -587,3 +588,55 @@ def test_interrupting_an_allocating_loop_never_leaves_the_heap_locked(board):
         wait_for(lambda: b"go" in execution.stdout)
         assert board.stop(execution) == "Ctrl-C"
         assert board.eval("len([1, 2, 3] * 10)") == 30
+
+
+# Issue 15: what a board running v1.24 does, found different ----------------------------------
+
+
+@pytest.mark.parametrize("run", range(3))
+def test_an_exception_in_a_timer_callback_is_printed_and_the_main_code_goes_on(board, run):
+    """As a board runs a scheduled callback: its traceback is printed, and the code it
+    interrupted (here, a sleep) goes on. It used to surface in the sleeping code."""
+    out = board.exec(
+        "from machine import Timer\nimport time\n"
+        "def fails(t):\n    raise ValueError('from the timer')\n"
+        "Timer(0).init(mode=Timer.ONE_SHOT, period=10, callback=fails)\n"
+        "time.sleep_ms(60)\nprint('after the sleep')",
+        timeout=HANG_GUARD_S,
+    )
+    assert "ValueError: from the timer" in out and "in fails" in out, out
+    assert out.rstrip().endswith("after the sleep"), out
+
+
+def test_an_exception_in_a_pin_irq_handler_is_printed_and_the_main_code_goes_on(board):
+    out = board.exec(
+        "from machine import Pin\nimport time\n"
+        "def fails(pin):\n    raise OSError('from the handler')\n"
+        "p = Pin(4, Pin.IN, Pin.PULL_DOWN)\np.irq(fails, Pin.IRQ_RISING)\n"
+        "p.init(pull=Pin.PULL_UP)\ntime.sleep_ms(50)\np.irq(None)\nprint('went on')",
+        timeout=HANG_GUARD_S,
+    )
+    assert "OSError: from the handler" in out and out.rstrip().endswith("went on"), out
+
+
+def test_strapping_pins_read_their_reset_pulls(board, emulator):
+    """GPIO 0 (the BOOT button's) reads 1 at rest, as on a DevKitC; 2 and 12 read 0, 5 and 15 read 1."""
+    read = "from machine import Pin\nprint([Pin(n, Pin.IN).value() for n in (0, 2, 5, 12, 15)])"
+    assert board.exec(read, timeout=HANG_GUARD_S).strip() == "[1, 0, 1, 0, 1]"
+    assert board.exec("print(Pin(0, Pin.IN, Pin.PULL_DOWN).value())", timeout=HANG_GUARD_S).strip() == "0"
+    board.exec("Pin(0, Pin.IN, Pin.PULL_UP)", timeout=HANG_GUARD_S)
+    bench = ControlChannel(emulator.control_address)
+    assert bench.exchange(["press 0 0"])[0]["ok"]  # hold BOOT down
+    assert board.exec("print(Pin(0).value())", timeout=HANG_GUARD_S).strip() == "0"
+    assert bench.exchange(["release 0"])[0]["ok"]
+    assert board.exec("print(Pin(0).value())", timeout=HANG_GUARD_S).strip() == "1"
+
+
+def test_u_names_of_the_boards_built_in_modules_are_the_same_modules(board):
+    out = board.exec(
+        "import machine, umachine, network, unetwork, esp, uesp, esp32, uesp32\n"
+        "from umachine import Pin\n"
+        "print(umachine is machine, unetwork is network, uesp is esp, uesp32 is esp32, Pin is machine.Pin)",
+        timeout=HANG_GUARD_S,
+    )
+    assert out.strip() == "True True True True True"

@@ -20,7 +20,7 @@ from collections import deque
 from dataclasses import dataclass, field
 from typing import Callable
 
-from ..chip.gpio import INPUT_ONLY, PIN_IDS
+from ..chip.gpio import INPUT_ONLY, PIN_IDS, PULLED_DOWN_AT_RESET, PULLED_UP_AT_RESET
 from . import parts
 
 VDD = 3.3
@@ -78,6 +78,10 @@ class Source:
 
     def describe(self) -> dict:
         return {"kind": self.kind, "offset": self.offset, "amplitude": self.amplitude, "freq": self.freq}
+
+
+def _pull_at_reset(pin: int) -> int:
+    return PULL_UP if pin in PULLED_UP_AT_RESET else PULL_DOWN if pin in PULLED_DOWN_AT_RESET else 0
 
 
 @dataclass
@@ -183,7 +187,7 @@ class Bench:
     def _chip(self, pin: int) -> ChipPin:
         chip = self.chip.get(pin)
         if chip is None:
-            chip = self.chip[pin] = ChipPin()
+            chip = self.chip[pin] = ChipPin(pull=_pull_at_reset(pin))
         return chip
 
     def _drives(self, pin: int) -> bool:
@@ -241,14 +245,10 @@ class Bench:
         if ext is not None:
             return ext
         chip = self.chip.get(pin)
-        if chip is not None and chip.mode in (MODE_OPEN_DRAIN,) and pin not in INPUT_ONLY and chip.pull & PULL_UP:
+        pull = chip.pull if chip is not None else _pull_at_reset(pin)
+        if pin not in INPUT_ONLY and pull & PULL_UP:
             return VDD
-        if chip is not None and pin not in INPUT_ONLY:
-            if chip.pull & PULL_UP:
-                return VDD
-            if chip.pull & PULL_DOWN:
-                return 0.0
-        return 0.0  # floating: reads low here (a real pin may read anything)
+        return 0.0  # pulled down, or floating: reads low here (a real pin may read anything)
 
     def level(self, pin: int, now: float | None = None) -> int:
         chip = self.chip.get(pin)
@@ -619,7 +619,7 @@ class Bench:
         return {
             "pin": pin, "level": self.level(pin), "volts": round(self.volts(pin), 4),
             "mode": {0: None, MODE_IN: "in", MODE_OUT: "out", MODE_OPEN_DRAIN: "open_drain"}.get(chip.mode if chip else 0, "other"),
-            "pull": {0: None, PULL_UP: "up", PULL_DOWN: "down"}.get(chip.pull if chip else 0, "both"),
+            "pull": {0: None, PULL_UP: "up", PULL_DOWN: "down"}.get(chip.pull if chip else _pull_at_reset(pin), "both"),
             "irq": chip.irq if chip else 0,
             "pwm": list(chip.pwm) if chip and chip.pwm else None,
             "dac": chip.dac if chip else None,

@@ -20,6 +20,7 @@ import micropython
 import select
 import sys
 
+import _esp32_console
 import _esp32_supervisor
 
 _requests = _esp32_supervisor._requests
@@ -86,7 +87,18 @@ def _run(line):
     if entry is not None:
         handler, arg = entry
         if handler is not None:
-            handler(arg)
+            _call_protected(handler, arg)
+
+
+def _call_protected(handler, arg):
+    """handler(arg) as a board runs a scheduled callback (mp_call_function_1_protected): an
+    exception is printed, traceback and all, and whatever code was running goes on. It must
+    not surface there: handlers also run inside time.sleep() and the bench's hidden pump.
+    Ctrl-C is the user's, and stops the code as it would anywhere."""
+    try:
+        handler(arg)
+    except Exception as exc:
+        _esp32_console.print_exception(exc)
 
 
 _dispatching = False

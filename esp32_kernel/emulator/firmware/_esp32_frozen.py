@@ -19,6 +19,10 @@ FROZEN = ("esp", "esp32", "neopixel", "dht", "onewire", "_onewire", "ds18x20", "
 # of an extensible module (socket.py) wins.
 REPLACED = {"socket": "_esp32_socket", "usocket": "_esp32_socket", "vfs": "_esp32_vfs"}
 _EXTENSIBLE = ("socket",)
+# The board's built-in modules that are firmware files here: their u-names (`import umachine`)
+# give the very same modules, as a board resolves a u-name it lacks to the built-in (the unix
+# port would give its own `machine` otherwise). A user's file of the u-name wins, as on a board.
+U_NAMED = ("machine", "network", "esp", "esp32")
 _MOUNT = "/.esp32-firmware"
 _firmware_dir = __file__.rsplit("/", 1)[0]
 _c_import = builtins.__import__
@@ -38,6 +42,8 @@ def _user_has(name):
 
 def _import(name, globals=None, locals=None, fromlist=(), level=0):
     global _depth
+    if not level and name[:1] == "u" and name[1:] in U_NAMED and name not in sys.modules and not _user_has(name):
+        sys.modules[name] = _import(name[1:])
     if not level and name in REPLACED and name not in sys.modules:
         if name not in _EXTENSIBLE or _depth or not _user_has(name):
             module = _import(REPLACED[name])
