@@ -39,18 +39,35 @@ def test_raw_exec_keeps_stdout_bytes_and_fixes_traceback_lines():
     shaper = ConsoleShaper(UNIX_BANNER)
     shaper.restart(ReplMode.RAW)
     feed_bytewise(shaper, UNIX_REPL_START + b"\r\nraw REPL; CTRL-B to exit\r\n>")
-    script = b"OKa\nb\r\n\x00\xff\x04Traceback:\n  line\n\x04>"
+    script = b"OKa\nb\r\n\x00\xff\x04Traceback (most recent call last):\n  line\nValueError: x\n\x04>"
     to_client, _, _ = feed_bytewise(shaper, script)
-    assert to_client == b"OKa\nb\r\n\x00\xff\x04Traceback:\r\n  line\r\n\x04>"
+    assert to_client == b"OKa\nb\r\n\x00\xff\x04Traceback (most recent call last):\r\n  line\r\nValueError: x\r\n\x04>"
+    # An exception reported without a traceback is text too; an empty stderr section is none.
+    to_client, _, _ = feed_bytewise(shaper, b"OK\x04MemoryError: memory allocation failed\n\x04>OK7\n\x04\x04>")
+    assert to_client == b"OK\x04MemoryError: memory allocation failed\r\n\x04>OK7\n\x04\x04>"
+
+
+def test_a_ctrl_d_byte_in_binary_stdout_leaves_the_rest_untouched():
+    """mpremote's mount sends \x18\x04 to open a file, then lengths and data: after a \x04
+    that is not followed by an exception's report, the exec's stdout goes on, byte for byte
+    (its newlines were made \r\n, which shifted mpremote's protocol and hung it)."""
+    shaper = ConsoleShaper(UNIX_BANNER)
+    shaper.restart(ReplMode.RAW)
+    feed_bytewise(shaper, UNIX_REPL_START + b"\r\nraw REPL; CTRL-B to exit\r\n>")
+    stdout = b"\x18\x04\x0a\x00\x00\x00/remote/o\x18\x07\x03\x00\x00\x00a\nb\x18\x04plain text\nmore\n"
+    to_client, _, _ = feed_bytewise(shaper, b"OK" + stdout)
+    assert to_client == b"OK" + stdout
+    to_client, _, _ = feed_bytewise(shaper, b"\x04\x04>")  # the exec's real end
+    assert to_client == b"\x04\x04>" and shaper.raw_idle
 
 
 def test_raw_paste_header_and_credits_pass_untouched():
     shaper = ConsoleShaper(UNIX_BANNER)
     shaper.restart(ReplMode.RAW)
     feed_bytewise(shaper, UNIX_REPL_START + b"\r\nraw REPL; CTRL-B to exit\r\n>")
-    script = b"R\x01\x80\x00\x01\x01\x04out\n\x04err\n\x04>"
+    script = b"R\x01\x80\x00\x01\x01\x04out\n\x04ValueError: err\n\x04>"
     to_client, _, _ = feed_bytewise(shaper, script)
-    assert to_client == b"R\x01\x80\x00\x01\x01\x04out\n\x04err\r\n\x04>"
+    assert to_client == b"R\x01\x80\x00\x01\x01\x04out\n\x04ValueError: err\r\n\x04>"
 
 
 def test_ctrl_b_from_raw_shows_the_esp32_banner():

@@ -68,3 +68,18 @@ def test_rtc_set_and_get(url):
     mpremote(url, "rtc", "--set")
     said = mpremote(url, "rtc").stdout
     assert said.startswith("(") and len(said.strip("()\n").split(",")) == 8, said
+
+
+def test_mount_and_run_a_script_that_writes_utf8_text(url, tmp_path):
+    """`mpremote mount DIR run x.py` writing non-ASCII text with newlines to a mounted file:
+    mpremote's protocol carries \x04 and newline bytes, which the emulator's console passed
+    on as text (it hung). The file holds what was written; the next client gets in."""
+    (tmp_path / "x.py").write_text(
+        "f = open('out.txt', 'w')\nf.write('\U0001f522 Data\\n')\nprint(f.write('a\\nb'))\nf.close()\n"
+        "print(open('out.txt').read())\n",
+        encoding="utf8",
+    )
+    result = mpremote(url, "mount", str(tmp_path), "run", str(tmp_path / "x.py"))
+    assert (tmp_path / "out.txt").read_text(encoding="utf8") == "\U0001f522 Data\na\nb"
+    assert result.stdout.endswith("mounted at /remote\n3\n\U0001f522 Data\na\nb\n"), result.stdout
+    assert mpremote(url, "exec", "print('next client')").stdout.strip() == "next client"

@@ -18,11 +18,17 @@ board must be sent, and whether the board has just reached its REPL. It
 from __future__ import annotations
 
 import enum
+import re
 from dataclasses import dataclass
 
 from . import esp32_texts
 
 _TYPE_HELP_PROMPT = b'Type "help()" for more information.\r\n>>> '
+# The first line of the C REPL's report of an exception: a traceback's header, or an
+# exception without one ("MemoryError: memory allocation failed…", "KeyboardInterrupt").
+_EXCEPTION_LINE = re.compile(rb"Traceback \(most recent call last\):|[A-Za-z_][\w.]*(Error|Exception|Interrupt|Exit|Iteration)(: .*)?")
+_PRINTABLE = re.compile(rb"[\x20-\x7e\x80-\xff\r\t]*")  # text, UTF-8 included
+_STDERR_HEAD_LIMIT = 512
 
 
 class ReplMode(enum.Enum):
@@ -69,6 +75,8 @@ class ConsoleShaper:
         self._prev_byte = 0  # last byte sent on, so an existing "\r\n" is not made "\r\r\n"
         self._tail = b""  # last bytes seen in friendly mode, to notice the raw REPL banner
         self.prompts = 0  # raw REPL prompts shown so far (an idle raw REPL waits after one)
+        self._stderr_head = b""  # an exec's stderr section so far, until it shows itself as text
+        self._stderr_is_text = False
 
     @property
     def booting(self) -> bool:
@@ -152,17 +160,52 @@ class ConsoleShaper:
                 self._pass_raw(out, len(self._buf))
             else:
                 self._pass_raw(out, end + 1)
-                self._state = _State.RAW_STDOUT if state is _State.RAW_PASTE_READING else _State.RAW_STDERR
+                if state is _State.RAW_PASTE_READING:
+                    self._state = _State.RAW_STDOUT
+                else:
+                    self._state = _State.RAW_STDERR
+                    self._stderr_head, self._stderr_is_text = b"", False
             return False
         # RAW_STDERR: the C REPL's traceback text, then \x04
+        return self._step_raw_stderr(out)
+
+    def _step_raw_stderr(self, out: bytearray) -> bool:
+        """After the \x04 that ends an exec's stdout: the traceback, as text, then \x04.
+
+        An exec's binary stdout may hold a \x04 of its own (mpremote's mount protocol sends
+        \x18\x04 to open a file): what follows is then data, not a traceback. So bytes pass
+        untouched until the section's first line has shown itself: an exception's
+        ("Traceback (most recent call last):", "ValueError: …") makes it text; anything else
+        was the exec's stdout going on. Nothing is held back: a client may be waiting for it."""
         end = self._buf.find(b"\x04")
-        if end < 0:
-            self._pass_text(out, len(self._buf))
-        else:
-            self._pass_text(out, end)
-            self._pass_raw(out, 1)
-            self._state = _State.RAW_IDLE
+        if self._stderr_is_text:
+            if end < 0:
+                self._pass_text(out, len(self._buf))
+            else:
+                self._pass_text(out, end)
+                self._end_stderr(out)
+            return False
+        newline = self._buf.find(b"\n")
+        stop = min(i for i in (end, newline, len(self._buf)) if i >= 0)
+        head = bytes(self._buf[:stop])
+        self._stderr_head += head
+        self._pass_raw(out, stop)
+        if not _PRINTABLE.fullmatch(self._stderr_head) or len(self._stderr_head) > _STDERR_HEAD_LIMIT:
+            self._state = _State.RAW_STDOUT  # binary, or longer than a first line: the exec's stdout
+        elif stop == end:
+            self._end_stderr(out)
+        elif stop == newline:
+            if _EXCEPTION_LINE.fullmatch(self._stderr_head.rstrip(b"\r")):
+                self._stderr_is_text = True
+                self._pass_text(out, 1)
+            else:
+                self._pass_raw(out, 1)
+                self._state = _State.RAW_STDOUT
         return False
+
+    def _end_stderr(self, out: bytearray) -> None:
+        self._pass_raw(out, 1)
+        self._state = _State.RAW_IDLE
 
     def _step_text_until_banner(self, out: bytearray, boot: bool) -> bool | None:
         pass_text = self._pass_text if boot else self._pass_friendly
