@@ -640,3 +640,27 @@ def test_u_names_of_the_boards_built_in_modules_are_the_same_modules(board):
         timeout=HANG_GUARD_S,
     )
     assert out.strip() == "True True True True True"
+
+
+def test_mem32_reads_and_writes_the_gpio_registers(board):
+    """machine.mem32 on the GPIO matrix's registers, as fast-GPIO code and the lab panel's
+    real-board pin view use them (ESP32 TRM 4.12)."""
+    out = board.exec(
+        "from machine import Pin, mem32, mem8\nPin(2, Pin.OUT).value(1)\nPin(13, Pin.IN, Pin.PULL_DOWN)\n"
+        "print(mem32[0x3FF44004] >> 2 & 1, mem32[0x3FF44020] >> 2 & 1, mem32[0x3FF4403C] >> 2 & 1, mem32[0x3FF4403C] >> 13 & 1)\n"
+        "mem32[0x3FF44024] = 1 << 5\nmem32[0x3FF44008] = 1 << 5\nprint(Pin(5).value(), mem8[0x3FF44004] >> 5 & 1)\n"
+        "mem32[0x3FF4400C] = 1 << 5\nprint(Pin(5).value())\n"
+        "mem32[0x3FF44030] = 1 << 1\nmem32[0x3FF44014] = 1 << 1\nprint(Pin(33).value(), mem32[0x3FF44040] >> 1 & 1)",
+        timeout=HANG_GUARD_S,
+    )
+    assert out.split() == ["1", "1", "1", "0", "1", "1", "0", "1", "1"], out
+
+
+def test_mem_on_a_buffers_address_is_its_bytes(board):
+    out = board.exec(
+        "import machine, uctypes\nb = bytearray(b'abcd')\na = uctypes.addressof(b)\n"
+        "print(machine.mem8[a], hex(machine.mem16[a + 2]), hex(machine.mem32[a]))\n"
+        "machine.mem16[a] = 0x7a79\nprint(b)",
+        timeout=HANG_GUARD_S,
+    )
+    assert out.split("\n")[:2] == ["97 0x6463 0x64636261", "bytearray(b'yzcd')"], out

@@ -8,7 +8,9 @@ import uuid
 
 import pytest
 
-from kernel_harness import HANG_GUARD, CellRun
+from kernel_harness import HANG_GUARD, CellRun, running_kernel
+
+from esp32_kernel.emulator import launch
 
 TARGET = "esp32_kernel.board"
 
@@ -245,6 +247,22 @@ def test_pins_follow_a_cell_that_drives_a_pin(comm):
     assert on["pins"]["2"]["volts"] > 3
     comm.run("p2.value(0)")
     pins(comm, lambda d: d["pins"]["2"]["mode"] == "out" and d["pins"]["2"]["level"] == 0, "GPIO 2 low")
+
+
+def test_a_real_boards_pins_come_from_its_gpio_registers(tmp_path):
+    """A board that is not the kernel's own emulator (here an emulator started apart, which
+    the kernel treats as any board on a port): the pin view reads machine.mem32's GPIO
+    registers between cells, as on a real ESP32."""
+    with launch(board_dir=tmp_path / "board") as board, running_kernel(tmp_path, ESP32_KERNEL_PORT=board.url) as (_, kc):
+        comm = Comm(kc)
+        comm.run("from machine import Pin\nPin(2, Pin.OUT).value(1)\nPin(4, Pin.OUT).value(0)\nPin(34, Pin.IN)")
+        assert comm.command("pins")["ok"] is True
+        view = pins(comm, lambda d: d["source"] == "board", "a pin view from the registers")
+        assert view["pins"]["2"]["mode"] == "out" and view["pins"]["2"]["level"] == 1
+        assert view["pins"]["4"]["mode"] == "out" and view["pins"]["4"]["level"] == 0
+        assert view["pins"]["0"] == {**view["pins"]["0"], "mode": None, "level": 1}  # BOOT's pull-up
+        assert view["pins"]["34"]["mode"] is None
+        comm.close()
 
 
 def test_bench_pot_shows_on_an_adc_pin_and_press_fires_an_irq(comm):

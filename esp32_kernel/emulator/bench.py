@@ -330,6 +330,46 @@ class Bench:
             chip.pull = pull
         self._changed(self._dependents(pin))
 
+    # The GPIO matrix's registers (ESP32 TRM 4.12) as machine.mem32 reads and writes them:
+    # per bank (0: GPIO 0-31, 1: GPIO 32-39 in bits 0-7) the output levels, the output
+    # enables and the input levels.
+
+    def _board_gpio_regs(self):
+        """[out, enable, in] of bank 0, then of bank 1."""
+        regs = [0] * 6
+        for pin in PIN_IDS:
+            base, bit = (0, pin) if pin < 32 else (3, pin - 32)
+            chip = self.chip.get(pin)
+            if chip is not None and chip.out:
+                regs[base] |= 1 << bit
+            if chip is not None and chip.mode & 2:  # OUT and OPEN_DRAIN drive the pin
+                regs[base + 1] |= 1 << bit
+            if self.level(pin):
+                regs[base + 2] |= 1 << bit
+        return regs
+
+    def _board_gpio_set(self, bank, out, enable):
+        """The board wrote bank `bank`'s output or enable register (directly, or by its W1TS
+        and W1TC registers): pins whose enable bit is set become outputs at their out bit."""
+        bank, out, enable = int(bank), int(out), int(enable)
+        touched = []
+        for pin in PIN_IDS:
+            if (pin >= 32) != bool(bank):
+                continue
+            bit = pin - 32 * bank
+            chip = self._chip(pin)
+            drives = bool(enable >> bit & 1) and pin not in INPUT_ONLY
+            level = out >> bit & 1
+            if chip.out == level and bool(chip.mode & 2) == drives:
+                continue
+            chip.out = level
+            if drives and not chip.mode & 2:
+                chip.mode, chip.pwm, chip.dac = MODE_OUT, None, None
+            elif not drives and chip.mode & 2:
+                chip.mode = MODE_IN
+            touched += self._dependents(pin)
+        self._changed(touched)
+
     def _board_pin_drive(self, pin, drive):
         return None
 

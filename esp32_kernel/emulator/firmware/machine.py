@@ -6,6 +6,7 @@ handlers run as scheduled callbacks, as on a board.
 """
 
 import _esp32_bench as _bench
+import uctypes as _uctypes
 import _esp32_supervisor
 
 PWRON_RESET = 1
@@ -776,6 +777,67 @@ class TouchPad:
 
     def read(self):
         return _bench.call("touch", self._gpio)
+
+
+# -- mem8, mem16, mem32
+
+
+class _Mem:
+    """machine.mem8/mem16/mem32. The GPIO registers (ESP32 TRM 4.12: GPIO_OUT, _ENABLE and
+    their W1TS/W1TC, GPIO_IN, and the GPIO 32-39 bank's) are the bench's pins, read and written
+    as on a board; the chip's other peripheral registers read 0 and ignore writes (not
+    modelled). Any other address is this process's memory (what uctypes.addressof() gives, a
+    stream ioctl's argument): a bad one crashes the board, as a LoadProhibited does."""
+
+    def __init__(self, width):
+        self._bytes = width // 8
+
+    def __getitem__(self, address):
+        if not _PERIPHERALS <= address < _PERIPHERALS_END:
+            return int.from_bytes(_uctypes.bytearray_at(address, self._bytes), "little")
+        value = _gpio_read(address & ~3) if _GPIO <= address < _GPIO_END else 0
+        return (value >> (address & 3) * 8) & ((1 << 8 * self._bytes) - 1)
+
+    def __setitem__(self, address, value):
+        if not _PERIPHERALS <= address < _PERIPHERALS_END:
+            _uctypes.bytearray_at(address, self._bytes)[:] = (value & ((1 << 8 * self._bytes) - 1)).to_bytes(self._bytes, "little")
+        elif self._bytes == 4 and _GPIO <= address < _GPIO_END:
+            _gpio_write(address, value & 0xFFFFFFFF)
+
+
+_PERIPHERALS, _PERIPHERALS_END = 0x3FF00000, 0x40000000
+_GPIO, _GPIO_END = 0x3FF44000, 0x3FF44044
+# offset -> (bank, register: 0 out / 1 enable, operation) for writes
+_GPIO_WRITES = {
+    0x04: (0, 0, "="), 0x08: (0, 0, "|"), 0x0C: (0, 0, "&~"),
+    0x10: (1, 0, "="), 0x14: (1, 0, "|"), 0x18: (1, 0, "&~"),
+    0x20: (0, 1, "="), 0x24: (0, 1, "|"), 0x28: (0, 1, "&~"),
+    0x2C: (1, 1, "="), 0x30: (1, 1, "|"), 0x34: (1, 1, "&~"),
+}  # fmt: skip
+_GPIO_READS = {0x04: 0, 0x20: 1, 0x3C: 2, 0x10: 3, 0x2C: 4, 0x40: 5}  # offset -> index in gpio_regs
+
+
+def _gpio_read(address):
+    index = _GPIO_READS.get(address - _GPIO)
+    return 0 if index is None else _bench.call("gpio_regs")[index]
+
+
+def _gpio_write(address, value):
+    what = _GPIO_WRITES.get(address - _GPIO)
+    if what is None:
+        return
+    bank, register, operation = what
+    regs = _bench.call("gpio_regs")[bank * 3 : bank * 3 + 2]  # [out, enable]
+    if operation == "=":
+        regs[register] = value
+    elif operation == "|":
+        regs[register] |= value
+    else:
+        regs[register] &= ~value
+    _bench.send("gpio_set", bank, regs[0], regs[1])
+
+
+mem8, mem16, mem32 = _Mem(8), _Mem(16), _Mem(32)
 
 
 # -- I2C and SoftI2C live in _esp32_i2c.py, UART in _esp32_uart.py, SPI and SoftSPI in
