@@ -3,11 +3,11 @@
 The kernel calls `started()` and `ended()` once per execute request (device, magic or
 `%%host` cell alike); the lab comm, live data and widgets subscribe instead of keeping their
 own idea of it. (IPython's pre/post_execute events will not do: the comm package fires them
-around every comm message too.) Listeners run on the event loop just after the kernel's own
-work: as a cell's code goes out, and once its reply has been sent, so what follows a cell (the
-lab panel's state, live data's flush) never delays the reply. Before a cell starts, the
-kernel awaits `clear()`: whatever holds the board outside a cell (the lab panel's file
-transfer) says there when it is done.
+around every comm message too.) `ended` listeners run on the event loop once the cell's reply
+has been sent, so what follows a cell (the lab panel's state, live data's flush, queued
+widget actions) never delays the reply. Before a cell starts, the kernel awaits `clear()`:
+whatever holds the board outside a cell (the lab panel's file transfer) says there when it
+is done.
 """
 
 from __future__ import annotations
@@ -47,7 +47,7 @@ class CellLife:
 
     def started(self) -> None:
         self.running = True
-        asyncio.get_running_loop().call_soon(_tell, self._on_start)
+        _tell(self._on_start)  # at once: a host cell may hold the event loop until it ends
 
     def ended(self) -> None:
         self.running = False
