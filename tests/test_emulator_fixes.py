@@ -679,3 +679,19 @@ def test_mem_on_a_buffers_address_is_its_bytes(board):
         timeout=HANG_GUARD_S,
     )
     assert out.split("\n")[:2] == ["97 0x6463 0x64636261", "bytearray(b'yzcd')"], out
+
+
+def test_softi2c_primitives_talk_to_a_bench_eeprom_and_hardware_i2c_refuses_them(board, emulator):
+    bench = ControlChannel(emulator.control_address)
+    assert bench.exchange(["add_i2c 21 24c32"])[0]["ok"]
+    out = board.exec(
+        "from machine import SoftI2C, I2C, Pin\nimport time\ni2c = SoftI2C(scl=Pin(22), sda=Pin(21))\n"
+        "i2c.start()\nprint(i2c.write(bytes([0x50 << 1, 0x00, 0x10])), i2c.write(b'hello'))\ni2c.stop()\n"
+        "time.sleep_ms(10)\n"  # the EEPROM's write cycle
+        "i2c.start()\ni2c.write(bytes([0x50 << 1, 0x00, 0x10]))\ni2c.start()\ni2c.write(bytes([0x50 << 1 | 1]))\n"
+        "buf = bytearray(5)\ni2c.readinto(buf)\ni2c.stop()\nprint(bytes(buf), i2c.readfrom_mem(0x50, 0x10, 5, addrsize=16))\n"
+        "i2c.start()\nprint(i2c.write(bytes([0x23 << 1])))\ni2c.stop()\n"  # nothing at 0x23: no ACK
+        "try:\n    I2C(0, scl=Pin(22), sda=Pin(21)).start()\nexcept OSError as e:\n    print(e)",
+        timeout=HANG_GUARD_S,
+    )
+    assert out.split("\n")[:4] == ["3 5", "b'hello' b'hello'", "0", "I2C operation not supported"], out

@@ -66,6 +66,74 @@ class _I2CBase:
     def writeto_mem(self, addr, memaddr, buf, *, addrsize=8):
         self._transfer(addr, self._memaddr(memaddr, addrsize) + bytes(memoryview(buf)))
 
+    # The primitive operations (extmod/machine_i2c.c): the hardware I2C has none, as on a
+    # board; SoftI2C's below.
+
+    def start(self):
+        raise OSError("I2C operation not supported")
+
+    stop = start
+
+    def readinto(self, buf, nack=True):
+        self.start()
+
+    def write(self, buf):
+        self.start()
+
+
+class _Primitives:
+    """SoftI2C's start/write/readinto/stop, bit-banged on a board. The bench's devices answer
+    whole transfers (address, bytes written, bytes read), so a transfer is gathered here: the
+    address byte after start() picks the device (ACKed if it is there); written bytes go out at
+    stop(), or, before a repeated start, with the read that follows (as readfrom_mem's
+    write-then-read does)."""
+
+    _device = None  # the device addressed since the last start()
+    _reading = False
+    _sent = b""  # bytes written to it since then
+    _carried = (None, b"")  # (device, bytes) written before a repeated start
+
+    def start(self):
+        if self._device is not None and not self._reading and self._sent:
+            self._carried = (self._device, self._sent)
+        else:
+            self._send_carried()
+        self._device, self._reading, self._sent = None, False, b""
+
+    def stop(self):
+        if self._device is not None and not self._reading:
+            device, carried = self._carried
+            self._transfer(self._device, (carried if device == self._device else b"") + self._sent)
+            self._carried = (None, b"")
+        self._send_carried()
+        self._device, self._reading, self._sent = None, False, b""
+
+    def write(self, buf):
+        data = bytes(memoryview(buf))
+        acks = 0
+        if data and self._device is None:  # the address byte: 7 bits and R/W
+            if not _bench.call("i2c", self._sda, data[0] >> 1, "-", 0)[0]:
+                return 0  # no ACK: nothing is there
+            self._device, self._reading, data, acks = data[0] >> 1, bool(data[0] & 1), data[1:], 1
+        self._sent += data
+        return acks + len(data)
+
+    def readinto(self, buf, nack=True):
+        view = memoryview(buf)
+        if self._device is None or not self._reading:
+            view[:] = b"\xff" * len(view)  # nobody drives SDA: the pull-up reads 1s
+            return
+        device, carried = self._carried
+        self._carried = (None, b"")
+        data = bytes.fromhex(self._transfer(self._device, carried if device == self._device else b"", len(view))[2])
+        view[: len(data)] = data
+
+    def _send_carried(self):
+        device, carried = self._carried
+        if device is not None and carried:
+            self._transfer(device, carried)
+        self._carried = (None, b"")
+
 
 class I2C(_I2CBase):
     _all = {}
@@ -98,7 +166,7 @@ class I2C(_I2CBase):
         return "I2C(%u, scl=%u, sda=%u, freq=%u)" % (self._id, self._scl, self._sda, self._freq)
 
 
-class SoftI2C(_I2CBase):
+class SoftI2C(_Primitives, _I2CBase):
     def __init__(self, scl, sda, *, freq=400000, timeout=50000):
         self._scl, self._sda = _pin_id(scl), _pin_id(sda)
         self._freq, self._timeout = int(freq), int(timeout)
