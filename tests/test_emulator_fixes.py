@@ -695,3 +695,24 @@ def test_softi2c_primitives_talk_to_a_bench_eeprom_and_hardware_i2c_refuses_them
         timeout=HANG_GUARD_S,
     )
     assert out.split("\n")[:4] == ["3 5", "b'hello' b'hello'", "0", "I2C operation not supported"], out
+
+
+def test_select_select_io_bufferedwriter_os_sync_and_machine_sleep_as_v1_24_has_them(board):
+    out = board.exec(
+        "import select, uselect, io, uio, os, machine, socket\n"
+        "print(uselect is select, uio is io, select, io)\n"
+        "s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)\ns.bind(('127.0.0.1', 0))\n"
+        "print(select.select([s], [s], [], 0.1))\ns.close()\n"
+        "class Sink:\n    def __init__(self):\n        self.chunks = []\n"
+        "    def write(self, b):\n        self.chunks.append(bytes(b))\n        return len(b)\n"
+        "sink = Sink()\nw = io.BufferedWriter(sink, 4)\nprint(w.write(b'abcdefghij'), sink.chunks)\nw.flush()\nprint(sink.chunks)\n"
+        "print(os.sync(), os.dupterm_notify(None), machine.sleep is machine.lightsleep)",
+        timeout=HANG_GUARD_S,
+    )
+    assert out.split("\n")[:5] == [
+        "True True <module 'select'> <module 'io'>",
+        "([], [<socket>], [])",  # nothing to read yet; writable
+        "10 [b'abcd', b'efgh']",
+        "[b'abcd', b'efgh', b'ij']",
+        "None None True",
+    ], out

@@ -57,8 +57,15 @@ def _install_modules():
     sys.modules["gc"] = _esp32_gc
     sys.modules["errno"] = _esp32_errno
     sys.modules["micropython"] = _esp32_micropython
+    # Built-in on a board, costing it no heap: loaded here, at the bottom of the heap, rather
+    # than among a user's objects on first import (a 32 KB bytearray found no room after that).
+    import _esp32_io
+    import _esp32_select
+
+    sys.modules["io"] = _esp32_io
+    sys.modules["select"] = _esp32_select
     # The extensible modules' u-names (`import uos`) give the same modules, not the unix port's.
-    for name in ("sys", "time", "os", "errno"):
+    for name in ("sys", "time", "os", "errno", "io", "select"):
         sys.modules["u" + name] = sys.modules[name]
     if _esp32_supervisor.deflate_compress:  # a build with MICROPY_PY_DEFLATE_COMPRESS
         import _esp32_deflate

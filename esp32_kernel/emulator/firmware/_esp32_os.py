@@ -38,6 +38,16 @@ def urandom(n):
 def dupterm(stream=None, index=0):
     return None
 
+
+def dupterm_notify(obj):
+    """A dupterm stream has data (WebREPL calls this): the REPL reads it at once here."""
+    return None
+
+
+def sync():
+    """Flush the file systems' caches to flash: LittleFS writes through here."""
+    return None
+
 # It reads as the built-in module: <module 'os'>, no __file__.
 __name__ = "os"
 del __file__

@@ -84,6 +84,9 @@ def lightsleep(time_ms=None):
     _wake_reason = TIMER_WAKE
 
 
+sleep = lightsleep  # v1.24's deprecated name for it
+
+
 def deepsleep(time_ms=0):
     # The chip powers down: the supervisor restarts the board after time_ms (never, if 0,
     # until a hard reset), with reset_cause() DEEPSLEEP_RESET and wake_reason() TIMER_WAKE.
