@@ -8,10 +8,11 @@ Three pipes join this MicroPython process to the supervisor:
   interrupted by Ctrl-C) is skipped by its sequence number;
 - events (supervisor → board): ``irq PIN``, ``timer ID``, ``intr``…, one per line.
 
-Events are what a board's interrupts are. While code runs, a watcher thread sees the events
-pipe become readable and schedules dispatch() with micropython.schedule, as an ESP32's ISR
-schedules a Python handler; at an idle REPL the supervisor runs pump() in a hidden exec.
-time.sleep() waits on the events pipe, so handlers run during sleeps as on a board.
+Events are what a board's interrupts are. While code runs, a watcher thread (started with the
+first handler) sees the events pipe become readable and schedules dispatch() with
+micropython.schedule, as an ESP32's ISR schedules a Python handler; at an idle REPL the
+supervisor runs pump() in a hidden exec. time.sleep() waits on the events pipe, so handlers
+run during sleeps as on a board.
 """
 
 import _thread
@@ -72,6 +73,7 @@ def on(kind, key, handler, arg=None):
         table.pop(key, None)
     else:
         table[key] = (handler, arg)
+        _start_watching()
 
 
 def _run(line):
@@ -175,5 +177,17 @@ def _watch():
         _done.acquire()  # until dispatch has drained the pipe
 
 
-def start():
-    _thread.start_new_thread(_watch, ())
+_watching = False
+
+
+def _start_watching():
+    """The watcher starts with the first handler, not at boot. A second MicroPython thread
+    makes every garbage collection signal it and wait on a semaphore, and the unix port does
+    not retry that wait when a Ctrl-C's signal ends it early: the collection then raced the
+    watcher's own stack scan and crashed the board about once in 600 interrupts of an
+    allocating loop. A board with no handlers needs no watcher (events without one are
+    drained by sleeps and the idle pump), so it has none."""
+    global _watching
+    if not _watching:
+        _watching = True
+        _thread.start_new_thread(_watch, ())

@@ -11,7 +11,7 @@ import sys
 import _esp32_console
 import _esp32_files
 import _esp32_supervisor
-import _esp32_bench
+import _esp32_bench  # noqa: F401 - opens the bench's pipes while the host's files are visible
 
 _ESP32_SYS_PATH = ["", ".frozen", "/lib"]
 # Imported at boot (their state is the board's): machine and network.
@@ -30,7 +30,6 @@ def boot(main_globals):
 
     _esp32_files.mount_board_flash()
     _esp32_frozen.install()
-    _esp32_bench.start()
     sys.path[:] = _ESP32_SYS_PATH
     booted = _run_user_file("boot.py", main_globals)
     if booted == "exit":
