@@ -137,6 +137,7 @@ class Board:
         self._open()
         try:
             self._enter(timeout)
+            self._take_stray_interrupts()
         except BoardError:
             self.close()
             raise
@@ -166,19 +167,29 @@ class Board:
                     self._ready.wait(FLOOD_INTERVAL)  # the reader runs meanwhile; a prompt or a loss ends the wait
                 said = self._heard
             self._enter(ENTER_TIMEOUT)
-            # The flood's last Ctrl-Cs may still be on their way, and one that arrives while
-            # code runs is a KeyboardInterrupt: no-ops take them before any real work does.
-            for _ in range(3):
-                try:
-                    self.run("pass", timeout=ENTER_TIMEOUT)
-                    break
-                except DeviceError as e:
-                    if e.ename != "KeyboardInterrupt":
-                        raise
+            self._take_stray_interrupts()
             return said
         except BoardError:
             self.close()
             raise
+
+    def _take_stray_interrupts(self) -> None:
+        """Our last Ctrl-Cs may still be on their way (the flood's, or the second one of
+        _enter that reached a board whose code was just ending, as the emulated board's can
+        be), and one that arrives while code runs is a KeyboardInterrupt: no-ops take them
+        before any real work does. (The kernel's helpers wait for the first real run, whose
+        cell shows it if they fail.)"""
+        needs_setup, self._needs_setup = self._needs_setup, False
+        try:
+            for _ in range(3):
+                try:
+                    self.run("pass", timeout=ENTER_TIMEOUT)
+                    return
+                except DeviceError as e:
+                    if e.ename != "KeyboardInterrupt":
+                        raise
+        finally:
+            self._needs_setup = needs_setup
 
     def _open(self) -> None:
         self.lost = None

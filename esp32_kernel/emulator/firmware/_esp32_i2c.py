@@ -95,15 +95,14 @@ class _Primitives:
 
     def start(self):
         if self._device is not None and not self._reading and self._sent:
-            self._carried = (self._device, self._sent)
+            self._carried = (self._device, self._sent)  # a repeated start: they go with what follows
         else:
             self._send_carried()
         self._device, self._reading, self._sent = None, False, b""
 
     def stop(self):
         if self._device is not None and not self._reading:
-            device, carried = self._carried
-            self._transfer(self._device, (carried if device == self._device else b"") + self._sent)
+            self._transfer(self._device, self._carried[1] + self._sent)
             self._carried = (None, b"")
         self._send_carried()
         self._device, self._reading, self._sent = None, False, b""
@@ -112,6 +111,8 @@ class _Primitives:
         data = bytes(memoryview(buf))
         acks = 0
         if data and self._device is None:  # the address byte: 7 bits and R/W
+            if self._carried[0] not in (None, data[0] >> 1):
+                self._send_carried()  # a repeated start to another device
             if not _bench.call("i2c", self._sda, data[0] >> 1, "-", 0)[0]:
                 return 0  # no ACK: nothing is there
             self._device, self._reading, data, acks = data[0] >> 1, bool(data[0] & 1), data[1:], 1
@@ -123,9 +124,8 @@ class _Primitives:
         if self._device is None or not self._reading:
             view[:] = b"\xff" * len(view)  # nobody drives SDA: the pull-up reads 1s
             return
-        device, carried = self._carried
+        data = bytes.fromhex(self._transfer(self._device, self._carried[1], len(view))[2])
         self._carried = (None, b"")
-        data = bytes.fromhex(self._transfer(self._device, carried if device == self._device else b"", len(view))[2])
         view[: len(data)] = data
 
     def _send_carried(self):
