@@ -63,9 +63,6 @@ def _install_modules():
 
     sys.modules["io"] = _esp32_io
     sys.modules["select"] = _esp32_select
-    # The extensible modules' u-names (`import uos`) give the same modules, not the unix port's.
-    for name in ("sys", "time", "os", "errno", "io", "select"):
-        sys.modules["u" + name] = sys.modules[name]
     if _esp32_supervisor.deflate_compress:  # a build with MICROPY_PY_DEFLATE_COMPRESS
         import _esp32_deflate
 

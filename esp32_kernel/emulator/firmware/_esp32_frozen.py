@@ -17,12 +17,13 @@ FROZEN = ("esp", "esp32", "neopixel", "dht", "onewire", "_onewire", "ds18x20", "
 # Built-in modules of the unix port that a board's differ from: loaded from the firmware on first
 # import (under each name), costing heap only then. As on a board, a user's file of the name
 # of an extensible module (socket.py) wins.
-REPLACED = {"socket": "_esp32_socket", "usocket": "_esp32_socket", "vfs": "_esp32_vfs"}
+REPLACED = {"socket": "_esp32_socket", "vfs": "_esp32_vfs"}
 _EXTENSIBLE = ("socket",)
-# The board's built-in modules that are firmware files here: their u-names (`import umachine`)
-# give the very same modules, as a board resolves a u-name it lacks to the built-in (the unix
-# port would give its own `machine` otherwise). A user's file of the u-name wins, as on a board.
-U_NAMED = ("machine", "network", "esp", "esp32")
+# The board's built-in modules that the firmware provides (installed at boot, replaced, or
+# frozen here): their u-names (`import uos`, `import umachine`) give the very same modules, as
+# a board resolves a u-name it lacks to the built-in (the unix port would give its own).
+# A user's file of the u-name wins, as on a board.
+U_NAMED = ("sys", "time", "os", "errno", "io", "select", "socket", "machine", "network", "esp", "esp32")
 _MOUNT = "/.esp32-firmware"
 _firmware_dir = __file__.rsplit("/", 1)[0]
 _c_import = builtins.__import__
@@ -46,10 +47,7 @@ def _import(name, globals=None, locals=None, fromlist=(), level=0):
         sys.modules[name] = _import(name[1:])
     if not level and name in REPLACED and name not in sys.modules:
         if name not in _EXTENSIBLE or _depth or not _user_has(name):
-            module = _import(REPLACED[name])
-            for alias, target in REPLACED.items():
-                if target == REPLACED[name] and alias not in sys.modules:
-                    sys.modules[alias] = module
+            sys.modules[name] = _import(REPLACED[name])
     if level or name not in FROZEN or name in sys.modules or (not _depth and _user_has(name)):
         return _c_import(name, globals, locals, fromlist, level)
     outer = _depth == 0

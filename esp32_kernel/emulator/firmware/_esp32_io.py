@@ -1,6 +1,6 @@
 """The `io` module as an ESP32 under MicroPython v1.24 has it: the unix port's, and
 BufferedWriter (MICROPY_PY_IO_BUFFEREDWRITER), which the unix port leaves out. Installed at
-boot as sys.modules["io"] and ["uio"] (firmware/_esp32_boot.py)."""
+boot as sys.modules["io"] (firmware/_esp32_boot.py); `uio` is it too (_esp32_frozen.py)."""
 
 from _esp32_frozen import builtin_import
 

@@ -1,7 +1,7 @@
 """The `select` module as an ESP32 under MicroPython v1.24 has it: the unix port's poll, and
 select() over it (extmod/modselect.c, MICROPY_PY_SELECT_SELECT), which the unix port leaves
-out. Installed at boot as sys.modules["select"] and ["uselect"]
-(firmware/_esp32_boot.py)."""
+out. Installed at boot as sys.modules["select"]
+(firmware/_esp32_boot.py); `uselect` is it too (_esp32_frozen.py)."""
 
 from _esp32_frozen import builtin_import
 

@@ -5,7 +5,7 @@ bind/connect/sendto take (host, port) and resolve the host, getaddrinfo's last i
 ("a.b.c.d", port), accept/recvfrom give ("a.b.c.d", port). Constants and option numbers are
 lwIP's, turned into Linux's on the way down; errnos are turned into newlib's (the board's
 `errno` module, which `from errno import EINPROGRESS` in asyncio reads). Installed as
-sys.modules["socket"] and ["usocket"] on first import (firmware/_esp32_frozen.py).
+sys.modules["socket"] on first import, `usocket` too (firmware/_esp32_frozen.py).
 """
 
 import io
