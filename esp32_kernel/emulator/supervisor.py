@@ -23,21 +23,23 @@ import asyncio
 import json
 import logging
 import os
-import pty
 import socket
-import tty
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from ..chip import board_profile
 from . import board_folder, esp32_texts, flash_boot, storage
 from .bench import Bench, BenchError
-from .board_process import BoardProcess, find_micropython, heap_size_option, micropython_banner
 from .console_shaper import ConsoleShaper, ReplMode
 from .rfc2217_link import Rfc2217Client, auto_reset_pins
 from .rom_bootloader import RomBootloader
 from .uart import DirectLine, UartLine
 from .webrepl_server import WebReplSession
+
+if TYPE_CHECKING:
+    from .board_process import BoardProcess
+    from .portable_core import PortableBoard
 
 log = logging.getLogger(__name__)
 
@@ -63,6 +65,10 @@ _EN_RC_DELAY_S = 0.1  # EN's RC delay (see set_modem_lines): the chip starts and
 _BOOT_RETRY_S = 1.0  # a chip with no valid firmware resets about this often (its watchdog, or the bootloader)
 
 
+def _described(board) -> str:
+    return f"pid {board.pid}" if board.pid is not None else "the portable core"
+
+
 def busy_message(peer: str) -> bytes:
     return (
         f"esp32-kernel emulator: this board is in use by another client ({peer}); "
@@ -82,6 +88,7 @@ class Supervisor:
     def __init__(
         self, board_dir: Path, baud: int | None = None, host: str = "127.0.0.1", port: int = 0, with_pty: bool = False,
         board: str | None = None, webrepl_port: int | None = None, with_rfc2217: bool = False,
+        core: str = "native",
     ):  # fmt: skip
         self.profile = board_profile.load(board)
         self.board_dir = board_folder.prepare_board_dir(board_dir, self.profile.flash_size)
@@ -101,10 +108,20 @@ class Supervisor:
         self._host = host
         self._port = port
         self._with_pty = with_pty
-        self._micropython = find_micropython()
-        self._shaper = ConsoleShaper(micropython_banner(self._micropython), self.profile.banner)
+        self.core = core
+        if core == "portable":  # MicroPython for WASI in a thread (portable_core.py): any OS
+            from .portable_core import BANNER, PortableCore
+
+            self._portable_core = PortableCore()
+            banner = BANNER.encode()
+        else:  # the unix port in a process of its own (board_process.py): Linux, macOS
+            from .board_process import find_micropython, micropython_banner
+
+            self._micropython = find_micropython()
+            banner = micropython_banner(self._micropython)
+        self._shaper = ConsoleShaper(banner, self.profile.banner)
         self._unique_id = board_folder.unique_id(self.board_dir)
-        self._board: BoardProcess | None = None
+        self._board: BoardProcess | PortableBoard | None = None
         self._booting = True
         self._held_input = bytearray()
         self._reset_requested: str | None = None  # "hard", "soft" or "power" for the run's end
@@ -200,7 +217,7 @@ class Supervisor:
             try:
                 await asyncio.wait_for(board.wait_exited(), timeout=5)
             except asyncio.TimeoutError:
-                log.warning("MicroPython (pid %d) did not end after SIGKILL", board.pid)
+                log.warning("MicroPython (%s) did not end when killed", _described(board))
         if self._pty_master is not None:
             self._loop.remove_reader(self._pty_master)
             self._loop.remove_writer(self._pty_master)
@@ -218,12 +235,24 @@ class Supervisor:
         self._shaper.restart(mode)
         self._run_started_at = self._loop.time()
         self._reset_chip(reset_cause)
-        self._board = BoardProcess(
-            self._loop, self._micropython, self.board_dir, mode.value, reset_cause, self._unique_id,
+        callbacks = dict(
             on_output=self._board_output, on_reset_request=self._board_requests_reset, on_exit=self._board_exited,
-            on_bench=self._bench_request, wake_reason=wake_reason,
-            heap_size=heap_size_option(self.profile.psram), board_json=str(self.profile.path or "-"),
+            on_bench=self._bench_request, wake_reason=wake_reason, board_json=str(self.profile.path or "-"),
         )  # fmt: skip
+        if self.core == "portable":
+            from .portable_core import PortableBoard
+
+            self._board = PortableBoard(
+                self._loop, self._portable_core, self.board_dir, self.profile.flash_size, mode.value, reset_cause,
+                self._unique_id, psram=self.profile.psram, **callbacks,
+            )  # fmt: skip
+        else:
+            from .board_process import BoardProcess, heap_size_option
+
+            self._board = BoardProcess(
+                self._loop, self._micropython, self.board_dir, mode.value, reset_cause, self._unique_id,
+                heap_size=heap_size_option(self.profile.psram), **callbacks,
+            )  # fmt: skip
         self._publish({"event": "boot", "reset_cause": reset_cause, "wake_reason": wake_reason})
 
     def _reset_chip(self, reset_cause: int) -> None:
@@ -279,7 +308,7 @@ class Supervisor:
             reset = "soft" if returncode >= 0 else "crash"
         ran_for = self._loop.time() - self._run_started_at
         if reset == "crash":
-            log.warning("MicroPython (pid %d) died from signal %d; restarting as after a hard reset", board.pid, -returncode)
+            log.warning("MicroPython (%s) crashed (%d); restarting as after a hard reset", _described(board), returncode)
             self._quick_crashes = self._quick_crashes + 1 if ran_for < _QUICK_CRASH_S else 0
         else:
             self._quick_crashes = 0
@@ -809,6 +838,9 @@ class Supervisor:
         return True
 
     def _open_pty(self) -> str:
+        import pty
+        import tty
+
         self._pty_master, self._pty_slave = pty.openpty()
         tty.setraw(self._pty_slave)  # held open so the master never reads EIO between clients
         os.set_blocking(self._pty_master, False)
@@ -928,6 +960,7 @@ class Supervisor:
         board = self._board
         alive = board is not None and board.alive
         return {
+            "core": self.core,
             "micropython_pid": board.pid if board is not None else None,
             "micropython_running": alive,
             "running_code": self._running_code(),

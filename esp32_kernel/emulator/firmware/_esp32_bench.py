@@ -15,7 +15,6 @@ supervisor runs pump() in a hidden exec. time.sleep() waits on the events pipe, 
 run during sleeps as on a board.
 """
 
-import _thread
 import json
 import micropython
 import select
@@ -25,10 +24,19 @@ import _esp32_console
 import _esp32_supervisor
 
 _requests = _esp32_supervisor._requests
-_replies = open("/dev/fd/" + sys.argv[6], "rb")
-_events = open("/dev/fd/" + sys.argv[7], "rb")
-_poller = select.poll()
-_poller.register(_events, select.POLLIN)
+if _esp32_supervisor.portable:  # host.call() for pipes; the host reports events itself
+    import _esp32_host
+
+    _replies = _esp32_host.replies
+    _events = _esp32_host.events
+    _poller = _esp32_host.poller
+else:
+    import _thread
+
+    _replies = open("/dev/fd/" + sys.argv[6], "rb")
+    _events = open("/dev/fd/" + sys.argv[7], "rb")
+    _poller = select.poll()
+    _poller.register(_events, select.POLLIN)
 _seq = 0
 wifi_active = False  # network.WLAN keeps it: ADC2 is the radio's while WiFi is on
 
@@ -148,10 +156,14 @@ def wait(ms):
     dispatch()
 
 
-# -- the watcher thread: an interrupt controller
+# -- the watcher thread: an interrupt controller (the native core's; the portable core's
+# host says at each call that events wait, and _esp32_host runs dispatch then)
 
-_done = _thread.allocate_lock()
-_done.acquire()
+if _esp32_supervisor.portable:
+    _esp32_host.dispatch = dispatch
+else:
+    _done = _thread.allocate_lock()
+    _done.acquire()
 
 
 def _scheduled(_):
@@ -188,6 +200,6 @@ def _start_watching():
     allocating loop. A board with no handlers needs no watcher (events without one are
     drained by sleeps and the idle pump), so it has none."""
     global _watching
-    if not _watching:
+    if not _watching and not _esp32_supervisor.portable:
         _watching = True
         _thread.start_new_thread(_watch, ())

@@ -63,6 +63,8 @@ def _install_modules():
 
     sys.modules["io"] = _esp32_io
     sys.modules["select"] = _esp32_select
+    if _esp32_supervisor.portable:  # its REPL (run after the boot, when / is the flash)
+        import _esp32_repl  # noqa: F401
     if _esp32_supervisor.deflate_compress:  # a build with MICROPY_PY_DEFLATE_COMPRESS
         import _esp32_deflate
 

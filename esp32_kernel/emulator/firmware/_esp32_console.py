@@ -35,6 +35,11 @@ _raw_oflag = 0
 # code sees them (firmware/_esp32_micropython.py; esp32._check_esp_err must not allocate then)
 heap_lock_depth = 0
 emergency_exception_buf = False
+# The portable core's interrupt point: a Ctrl-C stops code as it prints.
+try:
+    from _esp32_host import check
+except ImportError:  # the native core: a Ctrl-C is a signal
+    check = None
 
 
 def _tty_converting(on):
@@ -90,6 +95,8 @@ class FileIO(io.IOBase):
         # mount uses them); no *args: that would allocate while the heap is locked.
         if a is not None:
             data = memoryview(data)[:a] if b is None else memoryview(data)[a : a + b]
+        if check is not None:
+            check()
         if _tty_converts:
             _settle()
         if not _tty_converts:
@@ -109,7 +116,7 @@ class TextIOWrapper(io.IOBase):
     as a board's sys.stdout is (shared/runtime/sys_stdio_mphal.c): <io.TextIOWrapper 1>."""
 
     def __init__(self, binary, fd):
-        self.buffer = FileIO(binary, fd) if termios else binary
+        self.buffer = FileIO(binary, fd) if termios or check else binary
         self._raw = binary
         self._fd = fd
 
@@ -117,6 +124,8 @@ class TextIOWrapper(io.IOBase):
         return "<io.TextIOWrapper %d>" % self._fd
 
     def write(self, data):
+        if check is not None:
+            check()
         if _tty_converts:
             _settle()
         if _tty_converts:  # the tty converts: nothing to allocate here

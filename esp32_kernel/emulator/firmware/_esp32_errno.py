@@ -25,6 +25,19 @@ EALREADY = 120
 ENOTCONN = 128
 
 
+import _esp32_supervisor
+
+if _esp32_supervisor.portable:
+    # The portable core's C code raises WASI's numbers (ENOENT is 44 there, and 2 is its
+    # EACCES) and prints their names from its own table: the names stay right only with its
+    # numbers, so errno gives those, and comparisons with errno.ENOENT hold.
+    import errno as _core
+
+    for _name in [n for n in globals() if n[:1] == "E"]:
+        globals()[_name] = getattr(_core, _name, globals()[_name])
+    del _core, _name
+
+
 class _FixedDict(dict):
     # A board's errorcode is a ROM dict: changing it raises TypeError (mp_ensure_not_fixed).
     def _fixed(self, *args, **kwargs):

@@ -195,11 +195,22 @@ def mount_board_flash():
     user stopped the boot's complaint: then nothing is mounted, as on a board."""
     board_dir = _esp32_supervisor.board_dir
     bdev = FlashPartition(_esp32_flash.VFS_OFFSET, _esp32_flash.size - _esp32_flash.VFS_OFFSET)
-    marker = _ChangeMarker(board_dir)
     _esp32_flash.open_image()
-    os.umount("/")  # the unix port's host root: from here on, / is the board's own
+    if _esp32_supervisor.portable:  # no VfsLfs2 in it: the host keeps the LittleFS
+        import _esp32_hostfs
+
+        new_fs = _esp32_hostfs.HostLfs
+        mkfs = _esp32_hostfs.mkfs
+    else:
+        marker = _ChangeMarker(board_dir)
+        new_fs = lambda: BoardFilesystem(bdev, marker)
+        mkfs = lambda: vfs.VfsLfs2.mkfs(bdev)
     try:
-        fs = BoardFilesystem(bdev, marker)
+        os.umount("/")  # the unix port's host root: from here on, / is the board's own
+    except OSError:  # the portable core's: nothing is mounted there
+        pass
+    try:
+        fs = new_fs()
         os.mount(fs, "/")
     except OSError:
         if not _first_block_erased(bdev):
@@ -209,8 +220,8 @@ def mount_board_flash():
                 _print_boot_traceback()
                 return False
         print("Performing initial setup")
-        vfs.VfsLfs2.mkfs(bdev)
-        fs = BoardFilesystem(bdev, marker)
+        mkfs()
+        fs = new_fs()
         os.mount(fs, "/")
         with open("/boot.py", "w") as f:
             f.write(FIRST_BOOT_PY)

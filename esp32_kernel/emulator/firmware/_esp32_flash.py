@@ -7,8 +7,6 @@ board's file system; the unix port's files are unbuffered, so every read sees th
 the supervisor last wrote them.
 """
 
-import micropython
-
 import _esp32_supervisor
 
 SECTOR = 4096
@@ -39,30 +37,18 @@ def open_image():
     return _image
 
 
-@micropython.viper
-def _invert(buf: ptr8, n: int):
-    i = 0
-    words = ptr32(buf)
-    while i + 4 <= n:
-        words[i >> 2] = words[i >> 2] ^ 0xFFFFFFFF
-        i += 4
-    while i < n:
-        buf[i] = buf[i] ^ 0xFF
-        i += 1
+try:  # the native core: compiled to machine code
+    from _esp32_flash_viper import invert as _invert, program as _program
+except SyntaxError:  # the portable core has no native code emitter
 
+    def _invert(buf, n):
+        for i in range(n):
+            buf[i] ^= 0xFF
 
-@micropython.viper
-def _program(stored: ptr8, data: ptr8, n: int):
-    # stored inverted: clearing a bit of flash sets it here, and nothing unsets one
-    i = 0
-    s = ptr32(stored)
-    d = ptr32(data)
-    while i + 4 <= n:
-        s[i >> 2] = s[i >> 2] | (d[i >> 2] ^ 0xFFFFFFFF)
-        i += 4
-    while i < n:
-        stored[i] = stored[i] | (data[i] ^ 0xFF)
-        i += 1
+    def _program(stored, data, n):
+        # stored inverted: clearing a bit of flash sets it here, and nothing unsets one
+        for i in range(n):
+            stored[i] |= data[i] ^ 0xFF
 
 
 def _check(offset, length):

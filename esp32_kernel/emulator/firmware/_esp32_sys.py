@@ -31,6 +31,33 @@ implementation = _Implementation((
 ))
 
 
+if _esp32_supervisor.portable:  # the UART, not WASI's stdin
+    import _esp32_host
+
+    stdin = _esp32_host.stdin
+
+    def _input(prompt=None):
+        if prompt:
+            stdout.write(prompt)
+        line = bytearray()
+        while True:
+            c = _esp32_host.read(1)
+            if c in (b"\r", b"\n"):
+                stdout.write("\n")
+                return line.decode()
+            if c in (b"\x08", b"\x7f"):
+                if line:
+                    line = line[:-1]
+                    stdout.write("\b \b")
+                continue
+            line += c
+            _esp32_console._builtin_sys.stdout.buffer.write(c)
+
+    import builtins
+
+    builtins.input = _input
+
+
 # The unix port's, not in v1.24's ESP32 build (ROM level EXTRA_FEATURES leaves them out).
 for _name in ("atexit", "exc_info", "executable", "intern", "getsizeof", "settrace"):
     globals().pop(_name, None)
