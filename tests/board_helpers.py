@@ -2,13 +2,34 @@
 
 from __future__ import annotations
 
+import os
 import time
 
 import pytest
 
 from esp32_kernel.board import Board, DeviceError
+from esp32_kernel.emulator.process import CORE_ENV
 
 HANG_GUARD_S = 10
+
+# The emulator's core these tests run on: `make test` runs the emulator's suites once on each
+# (the portable one with $ESP32_KERNEL_EMULATOR_CORE=portable).
+PORTABLE = os.environ.get(CORE_ENV, "").strip().lower() == "portable"
+# errno numbers as the emulated board raises them: a board's (newlib) on the native core,
+# WASI's on the portable core, whose C code prints those numbers' names (firmware/_esp32_errno.py)
+ERRNO = {"ENOENT": 44, "ENOSPC": 51, "ETIMEDOUT": 73} if PORTABLE else {"ENOENT": 2, "ENOSPC": 28, "ETIMEDOUT": 116}
+
+
+def needs_native_core(why: str):
+    """Skip on the portable core, saying what it lacks."""
+    return pytest.mark.skipif(PORTABLE, reason=f"the emulator's portable core {why}")
+
+
+NO_PROCESS = needs_native_core("runs in the emulator's own process: the board has no pid to watch")
+NO_SOCKETS = needs_native_core("has no sockets (MicroPython for WASI has no socket module)")
+ONLY_WATCHDOG = needs_native_core(
+    "stops a loop that never calls into the board only by a watchdog reset (tests/test_portable_core.py)"
+)
 
 
 def error_of(board: Board, code: str) -> str:

@@ -16,7 +16,7 @@ import serial
 
 from esp32_kernel.emulator import EmulatorError, launch
 
-from board_helpers import flash_files
+from board_helpers import NO_PROCESS, ONLY_WATCHDOG, flash_files
 
 MPREMOTE = Path(sys.executable).parent / "mpremote"
 RAW_BANNER = b"raw REPL; CTRL-B to exit\r\n>"
@@ -193,6 +193,7 @@ def test_tracebacks_end_lines_in_crlf(emulator_client):
     )
 
 
+@ONLY_WATCHDOG
 def test_ctrl_c_interrupts_a_loop_in_raw_mode(emulator_client):
     emulator_client.enter_raw()
     emulator_client.write(b"while True: pass\x04")
@@ -204,6 +205,7 @@ def test_ctrl_c_interrupts_a_loop_in_raw_mode(emulator_client):
     assert emulator_client.exec_raw("print('alive')") == (b"alive\r\n", b"")
 
 
+@ONLY_WATCHDOG
 def test_ctrl_c_interrupts_a_loop_in_raw_paste_mode(emulator_client):
     emulator_client.enter_raw()
     emulator_client.raw_paste(b"while True:\n    pass\n")
@@ -317,6 +319,7 @@ def test_boot_py_and_main_py_run_as_on_a_board(emulator, emulator_client):
     assert emulator_client.exec_raw("print(from_boot)") == (b"1\r\n", b"")
 
 
+@ONLY_WATCHDOG
 def test_ctrl_c_stops_a_looping_main_py(emulator, emulator_client):
     flash_files(emulator).write("main.py", "print('looping')\nwhile True:\n    pass\n")
     emulator.hard_reset()
@@ -396,6 +399,7 @@ def test_pty_serves_the_board(emulator_board_dir):
             os.close(fd)
 
 
+@NO_PROCESS
 def test_emulator_exits_with_its_parent(emulator_board_dir):
     parent = subprocess.Popen(
         [sys.executable, "-c", textwrap.dedent(f"""
@@ -416,6 +420,7 @@ def test_emulator_exits_with_its_parent(emulator_board_dir):
         time.sleep(0.05)
 
 
+@NO_PROCESS
 def test_killing_the_emulator_ends_the_link(emulator_board_dir):
     emu = launch(board_dir=emulator_board_dir)
     client = RawClient(emu.url)

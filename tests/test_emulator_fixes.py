@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from board_helpers import wait_for
+from board_helpers import ERRNO, NO_SOCKETS, ONLY_WATCHDOG, needs_native_core, wait_for
 
 from esp32_kernel.board import Board, DeviceError
 from esp32_kernel.emulator import launch
@@ -80,7 +80,7 @@ def test_rename_absolute_paths_from_a_subfolder_and_across_folders(board, files)
     )
     assert files.read_text("rsub/ren_f.txt") == "c"
     assert board.eval("__import__('os').getcwd()") == "/"
-    assert error_of(board, "import os\nos.rename('/no_such.txt', '/x.txt')") == "OSError: [Errno 2] ENOENT"
+    assert error_of(board, "import os\nos.rename('/no_such.txt', '/x.txt')") == f"OSError: [Errno {ERRNO['ENOENT']}] ENOENT"
 
 
 # -- 2. imports from /lib (where %mip installs)
@@ -176,7 +176,7 @@ def test_writing_past_the_partition_is_enospc_and_keeps_the_old_file(board, file
         "b = bytes(4096)\nwith open('/keep.txt', 'wb') as f:\n"
         f"    for i in range({free + 8}):\n        f.write(b)\n",
     )
-    assert error == "OSError: 28"  # LFS_ERR_NOSPC; ENOSPC is not in MicroPython's errno names
+    assert error == f"OSError: {ERRNO['ENOSPC']}"  # LFS_ERR_NOSPC; ENOSPC is not in MicroPython's errno names
     # LittleFS is copy-on-write: the rewrite that failed was never committed
     assert files.read_text("keep.txt") == "old contents"
     assert board.eval("open('/keep.txt').read()") == "old contents"
@@ -273,7 +273,7 @@ def test_errno_errorcode_is_fixed_as_on_a_board(board):
         "        change()\n"
         "    except TypeError:\n"
         "        print('TypeError')\n"
-        "print(errno.errorcode[116], len(errno.errorcode) > 20)"  # errno.X folds to the unix value
+        f"print(errno.errorcode[{ERRNO['ETIMEDOUT']}], len(errno.errorcode) > 20)"  # errno.X folds to the unix value
     )
     assert out.splitlines() == ["TypeError"] * 4 + ["ETIMEDOUT True"]
 
@@ -328,6 +328,7 @@ def _free_port() -> int:
         return probe.getsockname()[1]
 
 
+@NO_SOCKETS
 def test_http_server_on_the_board_fetched_from_the_host(board):
     import urllib.request
 
@@ -353,6 +354,7 @@ def test_http_server_on_the_board_fetched_from_the_host(board):
             assert reply.read().decode() == f"'127.0.0.1' int {path}"
 
 
+@NO_SOCKETS
 def test_board_client_connects_to_a_host_server_by_tuple_and_by_getaddrinfo(board):
     import socket
     import threading
@@ -394,6 +396,7 @@ def test_board_client_connects_to_a_host_server_by_tuple_and_by_getaddrinfo(boar
     assert received == [b"tuple", b"getaddrinfo"]
 
 
+@NO_SOCKETS
 def test_asyncio_streams_over_board_sockets(board):
     import socket
     import threading
@@ -427,6 +430,7 @@ def test_asyncio_streams_over_board_sockets(board):
     assert out == "b'maerts'\n"
 
 
+@NO_SOCKETS
 def test_socket_bad_addresses_fail_as_on_a_board(board):
     board.exec("import socket\ns = socket.socket()")
     # the unix port's sockaddr bytes are not an address on a board
@@ -460,6 +464,7 @@ def test_vfs_and_os_show_only_a_boards_file_systems(board):
         assert error.startswith("AttributeError: ") and f"'{name}'" in error
 
 
+@needs_native_core("has no VfsLfs2 over a block device: MicroPython for WASI lacks it")
 def test_firmware_still_mounts_its_own_folder_and_user_vfs_works(board):
     # the frozen modules are imported through a VfsPosix mount of the firmware folder
     assert board.exec("import dht, ds18x20, os\nprint(dht.DHT22.__name__, os.getcwd())") == "DHT22 /\n"
@@ -580,6 +585,7 @@ def test_nvs_looks_keys_up_by_type_as_esp_idf_does(board):
 # -- 8. Ctrl-C is scheduled, as a board's UART interrupt schedules it (emulator/cpu.py)
 
 
+@ONLY_WATCHDOG
 def test_interrupting_an_allocating_loop_never_leaves_the_heap_locked(board):
     # The unix port's own SIGINT raised KeyboardInterrupt from its signal handler: landing in
     # the garbage collector, it left the heap locked for good (within ~30 interrupts).
@@ -685,6 +691,7 @@ def test_softi2c_primitives_talk_to_a_bench_eeprom_and_hardware_i2c_refuses_them
     assert out.split("\n")[:4] == ["3 5", "b'hello' b'hello'", "0", "I2C operation not supported"], out
 
 
+@NO_SOCKETS
 def test_select_select_io_bufferedwriter_os_sync_and_machine_sleep_as_v1_24_has_them(board):
     out = board.exec(
         "import select, uselect, io, uio, os, machine, socket\n"

@@ -35,10 +35,11 @@ FIRMWARE_DIR = Path(__file__).parent / "firmware"
 BANNER = "MicroPython portable core (MicroPython for WASI on wasmtime)"
 # A 32-bit core, as an ESP32. A board's heap: ~110 KB free after boot, plus what the
 # firmware, written in Python here, occupies (what gc.mem_free() reports). The core's own
-# heap takes the garbage that it cannot collect (firmware/_esp32_host.py) until a soft
-# reset: the host's memory is committed only as it is used.
+# heap takes the garbage of a whole command, which it can only collect once the command is
+# done (firmware/_esp32_host.py): 64 MB (a collection takes ~6 ms, done at the prompt); the
+# host's memory is committed only as it is used.
 BOARD_HEAP = 164 * 1024  # gc.mem_free() after boot: ~110 KB, as a board
-HEAP = 256 * 1024 * 1024
+HEAP = 64 * 1024 * 1024
 
 
 def board_heap(psram: int) -> int:
@@ -119,6 +120,7 @@ class PortableBoard:
         self._killed = False
         self._watchdog: asyncio.TimerHandle | None = None
         self._rest = b""  # what the last answer's pieces have not carried yet
+        self._onlcr = False  # "\n" → "\r\n" on output (firmware/_esp32_console.py, heap locked)
         argv = [
             "micropython", "-X", f"heapsize={HEAP}", "/firmware/esp32_start.py", "/board",
             repl_mode, str(reset_cause), unique_id.hex(), "host", "host", "host", str(wake_reason),
@@ -230,7 +232,14 @@ class PortableBoard:
         self._loop.call_soon_threadsafe(self._ended, returncode)
 
     def _output(self, data: bytes) -> None:
-        self._loop.call_soon_threadsafe(self._on_output, self, bytes(data))
+        data = bytes(data)
+        if self._onlcr:
+            data = data.replace(b"\n", b"\r\n")
+        self._loop.call_soon_threadsafe(self._on_output, self, data)
+
+    def _call_onlcr(self, payload: str) -> str:
+        self._onlcr = payload == "1"
+        return " "
 
     def _host_call(self, caller, name_ptr: int, name_len: int, payload_ptr: int, payload_len: int, result_ptr: int, result_cap: int) -> int:  # fmt: skip
         memory = caller.get("memory")
@@ -258,6 +267,7 @@ class PortableBoard:
             return self._status()
 
     def _call_exec(self, payload: str) -> str:
+        self._onlcr = False  # code that ended with the heap locked: the REPL's output is its own
         with self._lock:
             self._executing = payload == "1"
             self._interrupt = False  # a Ctrl-C belongs to the code it was sent for

@@ -37,12 +37,15 @@ heap_lock_depth = 0
 emergency_exception_buf = False
 # The portable core's interrupt point: a Ctrl-C stops code as it prints.
 try:
-    from _esp32_host import check
+    from _esp32_host import check, converting
 except ImportError:  # the native core: a Ctrl-C is a signal
     check = None
 
 
 def _tty_converting(on):
+    if check is not None:  # the portable core's host converts (portable_core.py)
+        converting(on)
+        return
     # allocates nothing: a small int into the list, the list to the tty
     _tty[1] = _raw_oflag | _OPOST | _ONLCR if on else _raw_oflag
     termios.tcsetattr(1, termios.TCSANOW, _tty)
@@ -51,15 +54,16 @@ def _tty_converting(on):
 def heap_locked(locked):
     """Switch print() between ours and the allocation-free C one; called outside the lock."""
     global _tty_converts, _tty, _raw_oflag
-    if termios is None:
+    if termios is None and check is None:
         return
     if locked:
         if not _tty_converts:
-            try:
-                _tty = termios.tcgetattr(1)  # the supervisor's raw pty
-            except OSError:  # stdout is no tty: our print() stays (and allocates)
-                return
-            _raw_oflag = _tty[1]
+            if check is None:
+                try:
+                    _tty = termios.tcgetattr(1)  # the supervisor's raw pty
+                except OSError:  # stdout is no tty: our print() stays (and allocates)
+                    return
+                _raw_oflag = _tty[1]
             # Output already written was processed at write time: the switch is exact.
             _tty_converting(True)
             _tty_converts = True

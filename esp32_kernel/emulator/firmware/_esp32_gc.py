@@ -16,13 +16,13 @@ if not _esp32_supervisor.portable:
         return _builtin.mem_alloc() // 2
 
 else:
-    # The portable core never collects (see _esp32_host.py): its heap is large, garbage
-    # stays until a soft reset, and these report what a board has after its boot.
+    # The portable core collects only between the REPL's commands (see _esp32_host.py), in
+    # a heap larger than a board's: these report what a board has after its boot.
     _boot_alloc = _builtin.mem_alloc()
     _enabled = True
 
     def collect():
-        pass
+        pass  # not here: code is running (the REPL collects once it is done)
 
     def mem_free():
         return max(0, _esp32_supervisor.board_heap - _boot_alloc)

