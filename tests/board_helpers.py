@@ -17,7 +17,10 @@ HANG_GUARD_S = 10
 PORTABLE = os.environ.get(CORE_ENV, "").strip().lower() == "portable"
 # errno numbers as the emulated board raises them: a board's (newlib) on the native core,
 # WASI's on the portable core, whose C code prints those numbers' names (firmware/_esp32_errno.py)
-ERRNO = {"ENOENT": 44, "ENOSPC": 51, "ETIMEDOUT": 73} if PORTABLE else {"ENOENT": 2, "ENOSPC": 28, "ETIMEDOUT": 116}
+ERRNO = (
+    {"ENOENT": 44, "EIO": 29, "ENODEV": 43, "ENOSPC": 51, "ETIMEDOUT": 73} if PORTABLE
+    else {"ENOENT": 2, "EIO": 5, "ENODEV": 19, "ENOSPC": 28, "ETIMEDOUT": 116}
+)  # fmt: skip
 
 
 def needs_native_core(why: str):

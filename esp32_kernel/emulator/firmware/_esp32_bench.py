@@ -22,6 +22,7 @@ import sys
 
 import _esp32_console
 import _esp32_supervisor
+import _esp32_errno
 
 _requests = _esp32_supervisor._requests
 if _esp32_supervisor.portable:  # host.call() for pipes; the host reports events itself
@@ -57,7 +58,7 @@ def call(*args):
     while True:
         line = _replies.readline()
         if not line:
-            raise OSError(5)
+            raise OSError(_esp32_errno.EIO)
         head, _, value = line.partition(b" ")
         try:
             if int(head) != seq:

@@ -93,6 +93,10 @@ def _run_user_file(name, main_globals):
             exec(compile(source, name, "exec"), main_globals)
         finally:
             micropython.kbd_intr(-1)
+            if _esp32_supervisor.portable:  # (the firmware's kbd_intr tells its host; this is the C one)
+                import _esp32_host
+
+                _esp32_host.set_executing(False)
             for _ in range(1):  # a Ctrl-C still pending is raised here, inside the try
                 pass
     except SystemExit:

@@ -13,6 +13,7 @@ import deflate as _builtin
 from array import array
 import binascii
 import io
+import _esp32_errno
 
 DEFAULT_WBITS = 8  # moddeflate.c: when wbits is 0, the smallest window
 _MAX_MATCH = 259  # lz77.c's search loop stops one past 258; the encoder splits it
@@ -233,7 +234,7 @@ class DeflateIO(io.IOBase):
 
     def write(self, data):
         if self._stream is None:
-            raise OSError(22)
+            raise OSError(_esp32_errno.EINVAL)
         out = bytearray()
         if self._writer is None:
             wbits = self._wbits or DEFAULT_WBITS

@@ -7,6 +7,7 @@ EAGAIN = 11
 ENOMEM = 12
 EACCES = 13
 EEXIST = 17
+ENOTDIR = 20
 ENODEV = 19
 EISDIR = 21
 EINVAL = 22
@@ -32,7 +33,7 @@ if _esp32_supervisor.portable:
     # EACCES) and prints the names of some from its own table: the names stay right only
     # with its numbers, so errno gives those (wasi-libc's errno.h), and comparisons with
     # errno.ENOENT hold. The README lists this among the portable core's differences.
-    EPERM, ENOENT, EIO, EBADF, EAGAIN, ENOMEM, EACCES, EEXIST = 63, 44, 29, 8, 6, 48, 2, 20
+    EPERM, ENOENT, EIO, EBADF, EAGAIN, ENOMEM, EACCES, EEXIST, ENOTDIR = 63, 44, 29, 8, 6, 48, 2, 20, 54
     ENODEV, EISDIR, EINVAL, ENOSPC, EROFS, EOPNOTSUPP, ECONNRESET = 43, 31, 28, 51, 69, 58, 15
     ENOBUFS, ECONNREFUSED, EADDRINUSE, ECONNABORTED, ETIMEDOUT = 42, 14, 3, 13, 73
     EHOSTUNREACH, EINPROGRESS, EALREADY, ENOTCONN = 23, 26, 7, 53

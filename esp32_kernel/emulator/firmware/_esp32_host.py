@@ -159,7 +159,9 @@ class Stdin(io.IOBase):
 
     def read(self, n=-1):
         if n is None or n < 0:
-            raise OSError(22)  # a board's stdin has no end to read to
+            import _esp32_errno
+
+            raise OSError(_esp32_errno.EINVAL)  # a board's stdin has no end to read to
         data = b""
         while len(data) < n:
             data += read(n - len(data))
@@ -183,7 +185,9 @@ class Stdin(io.IOBase):
     def ioctl(self, request, arg):
         if request == 3:  # MP_STREAM_POLL: select.poll() asks whether input waits
             return arg & 1 if call("any") == "1" else 0
-        raise OSError(22)
+        import _esp32_errno
+
+        raise OSError(_esp32_errno.EINVAL)
 
     def __repr__(self):
         return "<io.TextIOWrapper 0>" if self._text else "<io.FileIO 0>"

@@ -9,6 +9,7 @@ import io
 import json
 
 import _esp32_host
+import _esp32_errno
 
 
 def _fs(*request):
@@ -27,7 +28,7 @@ class FileIO(io.IOBase):
 
     def read(self, n=-1):
         if self._handle is None:
-            raise OSError(9)
+            raise OSError(_esp32_errno.EBADF)
         if n is None or n < 0:
             chunks = []
             while True:
@@ -72,7 +73,7 @@ class FileIO(io.IOBase):
 
     def write(self, data, a=None, b=None):
         if self._handle is None:
-            raise OSError(9)
+            raise OSError(_esp32_errno.EBADF)
         if a is not None:
             data = memoryview(data)[:a] if b is None else memoryview(data)[a : a + b]
         from binascii import hexlify
@@ -198,7 +199,7 @@ class HostLfs:
     def chdir(self, path):
         path = self._path(path)
         if not self.stat(path)[0] & 0x4000:
-            raise OSError(20)
+            raise OSError(_esp32_errno.ENOTDIR)
         self._cwd = path
 
     def getcwd(self):

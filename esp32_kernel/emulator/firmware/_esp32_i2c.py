@@ -2,10 +2,9 @@
 # (ports/esp32/machine_i2c.c, extmod/machine_i2c.c), against the bench's I2C devices: a
 # device answers on the bus whose SDA pin it is wired to. Re-exported by machine.
 import _esp32_bench as _bench
+import _esp32_errno
 
 _DEFAULT_PINS = {0: (18, 19), 1: (25, 26)}  # (scl, sda): MICROPY_HW_I2C0_*, MICROPY_HW_I2C1_*
-_ENODEV = 19
-_ETIMEDOUT = 116
 
 
 def _pin_id(pin):
@@ -19,7 +18,7 @@ class _I2CBase:
         """One addressed transfer: [ack, acked_bytes, data_hex] from the bench."""
         answer = _bench.call("i2c", self._sda, int(addr) & 0x7F, bytes(write).hex() or "-", int(read))
         if not answer[0]:
-            raise OSError(_ENODEV)
+            raise OSError(_esp32_errno.ENODEV)
         return answer
 
     def scan(self):

@@ -5,16 +5,22 @@
 # the supervisor does (it turns that byte into a SIGINT while code runs), so it is told of
 # every change. The unix port's own kbd_intr() only installs or removes its SIGINT handler:
 # any char keeps the handler (the supervisor decides which byte interrupts), -1 removes it.
-# Each execution starts again with Ctrl-C, as pyexec does on a board.
+# Each execution starts again with Ctrl-C, as pyexec does on a board. The portable core has
+# no signal handler: its host is told whether a Ctrl-C now interrupts (firmware/_esp32_host.py).
 from micropython import *
 import micropython as _builtin
 import _esp32_bench
 import _esp32_console
+import _esp32_supervisor
 
 
 def kbd_intr(chr):
     chr = int(chr)
     _builtin.kbd_intr(-1 if chr < 0 else 3)
+    if _esp32_supervisor.portable:
+        import _esp32_host
+
+        _esp32_host.set_executing(chr >= 0)
     _esp32_bench.send("kbd_intr", chr)
 
 

@@ -7,13 +7,13 @@
 import time
 
 import _esp32_bench as _bench
+import _esp32_errno
 
 _NO_CHANGE = -1  # UART_PIN_NO_CHANGE
 _DEFAULT_PINS = {0: (-1, -1), 1: (10, 9), 2: (17, 16)}  # (tx, rx); UART(0)'s stay where the REPL has them
 _PARITY_NAMES = ("None", "1", "0")
 _INV_MASK = 32 | 4 | 64 | 8
 _FIRST_NON_OUTPUT = 34
-_ETIMEDOUT = 116
 _installed = {}  # uart id -> the IDF driver is installed (UART(0), the REPL's, never is)
 _MISSING = object()
 
@@ -174,7 +174,7 @@ class UART:
     def flush(self):
         timeout = (3 + self._txbuf) * 13000 * 2 // self._baud
         if not self._wait_tx(timeout):
-            raise OSError(_ETIMEDOUT)
+            raise OSError(_esp32_errno.ETIMEDOUT)
 
     def sendbreak(self):
         self._wait_tx(1000)

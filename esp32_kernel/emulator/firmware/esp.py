@@ -3,6 +3,7 @@ board's flash image (the same one esp32.Partition reads and writes)."""
 
 import _esp32_bench as _bench
 import _esp32_flash
+import _esp32_errno
 
 LOG_NONE = 0
 LOG_ERROR = 1
@@ -23,7 +24,7 @@ def _flash(operation, *args):
     try:
         return operation(*args)
     except ValueError:
-        raise OSError(5)  # MP_EIO
+        raise OSError(_esp32_errno.EIO)
 
 
 def flash_read(offset, buf):

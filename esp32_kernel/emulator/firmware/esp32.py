@@ -11,6 +11,7 @@ import _esp32_bench as _bench
 import _esp32_flash
 import _esp32_console
 import machine as _machine
+import _esp32_errno
 
 WAKEUP_ALL_LOW = False
 WAKEUP_ANY_HIGH = True
@@ -33,7 +34,7 @@ _ESP_ERR_NAMES = {
 }
 # ports/esp32/mphalport.c: the errno is -code, but ESP_ERR_NO_MEM, _TIMEOUT, _NOT_SUPPORTED
 # map to ENOMEM, ETIMEDOUT, EOPNOTSUPP.
-_ERRNO_OF = {0x101: 12, 0x107: 116, 0x106: 95}
+_ERRNO_OF = {0x101: _esp32_errno.ENOMEM, 0x107: _esp32_errno.ETIMEDOUT, 0x106: _esp32_errno.EOPNOTSUPP}
 # With the heap locked, check_esp_err cannot make its message and raises OSError(errno), whose
 # args only fit in the emergency exception buffer (else it has none). Made now, raised then.
 _LOCKED_OSERRORS = {_ERRNO_OF.get(code, -code): OSError(_ERRNO_OF.get(code, -code)) for code in _ESP_ERR_NAMES}
@@ -221,7 +222,7 @@ class Partition:
             entry = [p for p in _bench.call("partition_find", 0, 255) + _bench.call("partition_find", 1, 255) if p[4] == label]
             entry = entry[:1]
         if not entry:
-            raise OSError(2)  # MP_ENOENT
+            raise OSError(_esp32_errno.ENOENT)
         self._init(entry[0], int(block_size))
 
     def _init(self, entry, block_size):
@@ -313,7 +314,7 @@ class Partition:
         _check_esp_err(0x105)  # no otadata partition on this table: ESP_ERR_NOT_FOUND
 
     def get_next_update(self):
-        raise OSError(2)  # no OTA partitions: esp_ota_get_next_update_partition gives NULL
+        raise OSError(_esp32_errno.ENOENT)  # no OTA partitions: esp_ota_get_next_update_partition gives NULL
 
     @classmethod
     def mark_app_valid_cancel_rollback(cls):

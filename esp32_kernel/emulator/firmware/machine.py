@@ -8,6 +8,7 @@ handlers run as scheduled callbacks, as on a board.
 import _esp32_bench as _bench
 import uctypes as _uctypes
 import _esp32_supervisor
+import _esp32_errno
 
 PWRON_RESET = 1
 HARD_RESET = 2
@@ -143,7 +144,7 @@ def dht_readinto(pin, buf):
     _bench.send("pin_out", gpio, 1)
     frame = _bench.call("dht_read", gpio)
     if frame is None:
-        raise OSError(116)  # MP_ETIMEDOUT
+        raise OSError(_esp32_errno.ETIMEDOUT)
     view[:5] = bytes.fromhex(frame)
 
 
@@ -413,7 +414,7 @@ class ADC:
 
     def _raw12(self):
         if self._block._unit == 2 and _bench.wifi_active:
-            raise OSError(116)  # ESP_ERR_TIMEOUT: ADC2 is the WiFi radio's while it is on
+            raise OSError(_esp32_errno.ETIMEDOUT)  # ESP_ERR_TIMEOUT: ADC2 is the WiFi radio's while it is on
         mv = _bench.call("volts", self._gpio) * 1000
         raw = int(mv * 4095 / _FULL_SCALE_MV[_adc_atten[self._gpio]] + 0.5)
         return 0 if raw < 0 else 4095 if raw > 4095 else raw
