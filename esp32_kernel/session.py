@@ -161,7 +161,8 @@ class BoardSession:
                 raise BoardError(f"the emulated ESP32 did not start: {e}", "NoEmulator") from None
         message = self.connect(self.emulator.url, baud or DEFAULT_BAUD, hard_reset=self.emulator.hard_reset, announce=announce)
         if why:
-            return f"{why[0].upper()}{why[1:]} — using the emulated ESP32 at {self.emulator.url} (%connect PORT for a real board)."
+            core = " on its portable core (see the README's Emulator cores)" if self.emulator.core == "portable" else ""
+            return f"{why[0].upper()}{why[1:]} — using the emulated ESP32 at {self.emulator.url}{core} (%connect PORT for a real board)."
         return message
 
     def disconnect(self, name: str | None = None) -> str:

@@ -8,6 +8,7 @@ import logging
 import os
 import signal
 import sys
+import threading
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -49,6 +50,8 @@ def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     if args.baud is not None and args.baud <= 0:
         _parser().error(f"--baud must be a positive number, not {args.baud}")
+    if args.pty and os.name != "posix":
+        _parser().error("--pty needs a POSIX system (Linux, macOS): use the socket:// URL or --rfc2217 here")
     try:
         args.core = choose_core(args.core)
     except EmulatorError as error:
@@ -62,7 +65,7 @@ def main(argv: list[str] | None = None) -> int:
 
 
 async def _serve(args: argparse.Namespace) -> int:
-    from .supervisor import Supervisor  # the board side: POSIX-only (pty, signals)
+    from .supervisor import Supervisor  # the board side, loaded only to serve a board
 
     try:
         supervisor = Supervisor(
@@ -76,8 +79,14 @@ async def _serve(args: argparse.Namespace) -> int:
         return 1
     # Handlers first: whoever reads the URL may stop us at once, and should see a clean exit.
     loop = asyncio.get_running_loop()
-    for signum in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
-        loop.add_signal_handler(signum, supervisor.stop)
+    for name in ("SIGTERM", "SIGINT", "SIGHUP", "SIGBREAK"):  # those this OS has
+        signum = getattr(signal, name, None)
+        if signum is None:
+            continue
+        try:
+            loop.add_signal_handler(signum, supervisor.stop)
+        except NotImplementedError:  # Windows' event loop: a plain handler hands it over
+            signal.signal(signum, lambda *_: loop.call_soon_threadsafe(supervisor.stop))
     print(ANNOUNCE_URL + endpoints.url)
     if endpoints.pty_path:
         print(ANNOUNCE_PTY + endpoints.pty_path)
@@ -94,18 +103,16 @@ async def _serve(args: argparse.Namespace) -> int:
 
 
 def _stop_when_stdin_closes(loop: asyncio.AbstractEventLoop, supervisor: Supervisor) -> None:
-    stdin = sys.stdin.fileno()
-
-    def read_stdin() -> None:
+    # A thread waits for the end of stdin: a pipe cannot be watched by Windows' event loop.
+    def wait_for_the_end() -> None:
         try:
-            data = os.read(stdin, 4096)
-        except OSError:
-            data = b""
-        if not data:
-            loop.remove_reader(stdin)
-            supervisor.stop()
+            while sys.stdin.buffer.read(4096):
+                pass
+        except (OSError, ValueError):
+            pass
+        loop.call_soon_threadsafe(supervisor.stop)
 
-    loop.add_reader(stdin, read_stdin)
+    threading.Thread(target=wait_for_the_end, name="parent watch", daemon=True).start()
 
 
 def bench_main(argv: list[str]) -> int:

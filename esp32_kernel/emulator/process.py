@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import importlib.util
 import os
-import selectors
-import signal
+import queue
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 
@@ -89,6 +89,7 @@ class EmulatorProcess:
     """
 
     rfc2217_url: str | None = None  # rfc2217://HOST:PORT when launched with rfc2217=True
+    core = "native"  # the MicroPython that runs the board: "native" or "portable" (CORES)
 
     def __init__(self, popen: subprocess.Popen, stderr_file, url: str, control: str, pty_path: str | None, board_dir: Path):
         self._popen = popen
@@ -118,9 +119,9 @@ class EmulatorProcess:
         self._release()
 
     def kill(self) -> None:
-        """SIGKILL the supervisor: the board's link goes away without a goodbye."""
+        """Kill the supervisor (SIGKILL): the board's link goes away without a goodbye."""
         if self._popen.poll() is None:
-            self._popen.send_signal(signal.SIGKILL)
+            self._popen.kill()
             self._popen.wait()
         self._release()
 
@@ -263,36 +264,31 @@ def launch(
         stderr_file.seek(0)
         stderr = stderr_file.read().decode(errors="replace").strip()
         raise EmulatorError(f"{error}; command: {' '.join(command)}" + (f"; its stderr:\n{stderr}" if stderr else "")) from None
-    popen.stdout.close()  # nothing more is printed there
     emulator = EmulatorProcess(
         popen, stderr_file, announced[ANNOUNCE_URL], announced[ANNOUNCE_CONTROL], announced.get(ANNOUNCE_PTY), board_dir,
     )  # fmt: skip
+    emulator.core = core
     emulator.rfc2217_url = announced.get(ANNOUNCE_RFC2217)
     return emulator
 
 
 def _read_announcements(popen: subprocess.Popen, wanted: list[str], timeout: float) -> dict[str, str]:
+    # A thread reads the lines: a pipe cannot be select()ed on Windows.
+    lines: queue.Queue[bytes] = queue.Queue()
+    threading.Thread(target=lambda: [lines.put(line) for line in iter(popen.stdout.readline, b"")] + [lines.put(b"")],
+                     name="emulator announcements", daemon=True).start()  # fmt: skip
     deadline = time.monotonic() + timeout
     announced: dict[str, str] = {}
-    pending = b""
-    fd = popen.stdout.fileno()
-    with selectors.DefaultSelector() as selector:
-        selector.register(fd, selectors.EVENT_READ)
-        while len(announced) < len(wanted):
-            remaining = deadline - time.monotonic()
-            if remaining <= 0:
-                raise EmulatorError(f"the emulator did not announce its address within {timeout} s")
-            if not selector.select(remaining):
-                continue
-            data = os.read(fd, 4096)
-            if not data:
-                raise EmulatorError(f"the emulator exited (code {popen.wait()}) before announcing its address")
-            pending += data
-            *lines, pending = pending.split(b"\n")
-            for line in lines:
-                text = line.decode(errors="replace").strip()
-                prefix = wanted[len(announced)]
-                if not text.startswith(prefix):
-                    raise EmulatorError(f"the emulator printed {text!r} where {prefix!r}… was expected")
-                announced[prefix] = text.removeprefix(prefix)
+    while len(announced) < len(wanted):
+        try:
+            line = lines.get(timeout=max(deadline - time.monotonic(), 0))
+        except queue.Empty:
+            raise EmulatorError(f"the emulator did not announce its address within {timeout} s") from None
+        if not line:
+            raise EmulatorError(f"the emulator exited (code {popen.wait()}) before announcing its address")
+        text = line.decode(errors="replace").strip()
+        prefix = wanted[len(announced)]
+        if not text.startswith(prefix):
+            raise EmulatorError(f"the emulator printed {text!r} where {prefix!r}… was expected")
+        announced[prefix] = text.removeprefix(prefix)
     return announced
