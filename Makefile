@@ -40,9 +40,16 @@ install: $(STAMP)
 lab: install
 	$(VENV)/bin/jupyter lab notebooks/ $(if $(filter 0,$(shell id -u)),--allow-root)
 
+# The emulator's suites run once more on its portable core (MicroPython for WASI on wasmtime,
+# the one Windows, Intel Macs and Linux on ARM get); what it lacks skips, saying why.
+PORTABLE_SUITES ?= $(addprefix tests/,test_emulator.py test_emulator_console.py test_emulator_fixes.py \
+	test_emulator_hardware.py test_emulator_parts.py test_emulator_uart_spi.py test_board.py \
+	test_board_flash_fs.py test_mpremote_client.py test_thonny_client.py)
+
 ## make test: every test, real parts (kernel, emulator, mpremote, JupyterLab in Chromium)
 test: install chromium
 	$(PY) -m pytest $(PYTEST_ARGS)
+	ESP32_KERNEL_EMULATOR_CORE=portable $(PY) -m pytest $(PORTABLE_SUITES)
 
 ## make bench: the figures (not a test)
 bench: install
