@@ -82,7 +82,7 @@ def test_interrupt_handlers_run_at_board_calls(board, emulator):
 
 def test_random_numbers_as_on_a_board(board):
     # the build reads /dev/random, which the host gives it (WASI has none)
-    assert board.eval("__import__('random').randint(1, 6) in range(1, 7), len(__import__('os').urandom(8))") == (True, 8)
+    assert board.eval("(__import__('random').randint(1, 6) in range(1, 7), len(__import__('os').urandom(8)))") == (True, 8)
 
 
 def test_files_are_the_same_littlefs_from_both_sides(board, emulator):
