@@ -19,6 +19,7 @@ SCRIPTS = [
     ("files: upload and download (issue 5)", "bench_files.py", []),
     ("live data: records to plots (issue 4)", "bench_live.py", ["--minutes", "1"]),
     ("emulator: memory, idle CPU, bench round trip (issue 3)", "bench_emulator.py", []),
+    ("emulator cores: native and portable side by side (issue 12)", "bench_cores.py", []),
     ("a class: 30 kernels streaming at once", "bench_load.py", []),
     ("WebREPL: cells over ws:// beside socket://", "bench_webrepl.py", []),
     ("flashing: esptool on the emulated ROM bootloader", "bench_flash.py", []),
