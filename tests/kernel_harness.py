@@ -24,6 +24,33 @@ def isolated_env(tmp: Path, **extra: str) -> dict[str, str]:
     return env
 
 
+# Installed through sitecustomize in a process (and those it starts) before anything else is
+# imported: the named modules refuse to import, as on a platform that lacks them.
+_BLOCKER = '''
+import sys
+
+BLOCKED = {blocked!r}
+
+
+class _NotOnThisPlatform:
+    def find_spec(self, name, path=None, target=None):
+        if any(name == b or name.startswith(b + ".") for b in BLOCKED):
+            raise ModuleNotFoundError(f"No module named {{name!r}} (blocked: as on Windows)", name=name)
+        return None
+
+
+sys.meta_path.insert(0, _NotOnThisPlatform())
+'''
+
+
+def blocking_site(tmp: Path, *blocked: str) -> str:
+    """A folder for PYTHONPATH whose sitecustomize makes `blocked` modules unimportable."""
+    site = tmp / "site"
+    site.mkdir(exist_ok=True)
+    (site / "sitecustomize.py").write_text(_BLOCKER.format(blocked=blocked))
+    return str(site)
+
+
 def start_kernel(tmp: Path, **env: str):
     workdir = tmp / "notebooks"
     workdir.mkdir(parents=True, exist_ok=True)

