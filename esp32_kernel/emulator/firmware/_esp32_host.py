@@ -33,7 +33,7 @@ gc.disable()
 dispatch = None  # _esp32_bench.dispatch: runs the handlers of waiting events
 
 
-_KEYBOARD_INTERRUPT = KeyboardInterrupt()  # raised also while micropython.heap_lock() holds
+_KEYBOARD_INTERRUPT = KeyboardInterrupt()  # raised while micropython.heap_lock() holds
 _console = None  # _esp32_console, whose heap_lock_depth says how often the heap is locked
 
 
@@ -64,7 +64,8 @@ def call(name, payload=""):
             micropython.heap_lock()
             unlocked -= 1
     if status == "I":
-        raise _KEYBOARD_INTERRUPT
+        # a fresh one when it can be made: a raised exception keeps its traceback
+        raise _KEYBOARD_INTERRUPT if depth else KeyboardInterrupt
     if status == "E" and dispatch is not None and not depth:
         dispatch()
     return answer
@@ -93,8 +94,9 @@ def set_executing(on):
 
 
 def read(n=1):
-    """At least one and at most n bytes of console input (blocks until there is some)."""
-    return binascii.unhexlify(call("read", str(n)))
+    """At least one and at most n bytes of console input (blocks until there is some); at
+    most 127 at a time, whose hex fits one answer (portable_core._RESULT_CAP)."""
+    return binascii.unhexlify(call("read", str(min(n, 127))))
 
 
 def os_error(name):
