@@ -55,7 +55,8 @@ def _rss_and_cpu(pids: list[int]) -> tuple[int, float]:
 def run_class(kernels: int, seconds: float, tmp: Path) -> dict:
     """Start `kernels` kernels; run a streaming cell on all at once; collect the results."""
     with ThreadPoolExecutor(max_workers=kernels) as pool:
-        started = list(pool.map(lambda i: start_kernel(tmp / f"k{i}"), range(kernels)))
+        # IPC channels: thirty kernels started at once would race for TCP ports
+        started = list(pool.map(lambda i: start_kernel(tmp / f"k{i}", transport="ipc"), range(kernels)))
         list(pool.map(lambda kmc: run_cell(kmc[1], "pass", timeout=120), started))
         pids = [p for km, _ in started for p in _tree(km.provisioner.pid)]
         rss_before, cpu_before = _rss_and_cpu(pids)

@@ -9,7 +9,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from jupyter_client.manager import start_new_kernel
+from jupyter_client.manager import KernelManager, start_new_kernel
 
 HANG_GUARD = 30  # seconds: only to fail instead of hanging, never a performance bound
 
@@ -51,10 +51,25 @@ def blocking_site(tmp: Path, *blocked: str) -> str:
     return str(site)
 
 
-def start_kernel(tmp: Path, **env: str):
+def start_kernel(tmp: Path, transport: str = "tcp", **env: str):
+    """(manager, client) of a kernel started in `tmp` with `env`. transport="ipc" gives its
+    channels files in tmp instead of TCP ports, which many kernels started at once would race
+    for (jupyter_client picks free ports, and the kernel binds them later)."""
     workdir = tmp / "notebooks"
     workdir.mkdir(parents=True, exist_ok=True)
-    return start_new_kernel(kernel_name="esp32", env=isolated_env(tmp, **env), cwd=str(workdir))
+    if transport == "tcp":
+        return start_new_kernel(kernel_name="esp32", env=isolated_env(tmp, **env), cwd=str(workdir))
+    km = KernelManager(kernel_name="esp32", transport=transport, ip=str(tmp / "kernel"))
+    km.start_kernel(env=isolated_env(tmp, **env), cwd=str(workdir))
+    kc = km.client()
+    kc.start_channels()
+    try:
+        kc.wait_for_ready(timeout=60)
+    except RuntimeError:
+        kc.stop_channels()
+        km.shutdown_kernel()
+        raise
+    return km, kc
 
 
 @contextlib.contextmanager

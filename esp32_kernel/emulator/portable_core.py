@@ -40,7 +40,7 @@ BANNER = "MicroPython portable core (MicroPython for WASI on wasmtime)"
 # heap takes the garbage of a whole command, which it can only collect once the command is
 # done (firmware/_esp32_host.py): 64 MB (a collection takes ~6 ms, done at the prompt); the
 # host's memory is committed only as it is used.
-BOARD_HEAP = 164 * 1024  # gc.mem_free() after boot: ~110 KB, as a board
+BOARD_HEAP = 178 * 1024  # gc.mem_free() after boot: ~110 KB, as a board
 HEAP = 64 * 1024 * 1024
 
 

@@ -28,15 +28,11 @@ ENOTCONN = 128
 
 import _esp32_supervisor
 
-if _esp32_supervisor.portable:
-    # The portable core's C code raises WASI's numbers (ENOENT is 44 there, and 2 is its
-    # EACCES) and prints the names of some from its own table: the names stay right only
-    # with its numbers, so errno gives those (wasi-libc's errno.h), and comparisons with
-    # errno.ENOENT hold. The README lists this among the portable core's differences.
-    EPERM, ENOENT, EIO, EBADF, EAGAIN, ENOMEM, EACCES, EEXIST, ENOTDIR = 63, 44, 29, 8, 6, 48, 2, 20, 54
-    ENODEV, EISDIR, EINVAL, ENOSPC, EROFS, EOPNOTSUPP, ECONNRESET = 43, 31, 28, 51, 69, 58, 15
-    ENOBUFS, ECONNREFUSED, EADDRINUSE, ECONNABORTED, ETIMEDOUT = 42, 14, 3, 13, 73
-    EHOSTUNREACH, EINPROGRESS, EALREADY, ENOTCONN = 23, 26, 7, 53
+if _esp32_supervisor.portable:  # its numbers are WASI's (_esp32_portable.py)
+    from _esp32_portable import ERRNO
+
+    globals().update(ERRNO)
+    del ERRNO
 
 
 class _FixedDict(dict):

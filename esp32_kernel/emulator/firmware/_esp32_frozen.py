@@ -69,35 +69,12 @@ def _import(name, globals=None, locals=None, fromlist=(), level=0):
             os.umount(_MOUNT)
 
 
-# The portable core's __import__ resolves a relative import against the globals of the code
-# running it (this hook's), and the import statement gives it none: it runs in the globals
-# of the module being imported (relative imports are made as packages load).
-_RELATIVE_FROM_CALLER = sys.implementation._build == "wasi"
-_importing = []  # the names being imported, innermost last
-
-
-def _portable_import(name, globals=None, locals=None, fromlist=(), level=0):
-    if not level:
-        _importing.append(name)
-        try:
-            return _import(name, globals, locals, fromlist, level)
-        finally:
-            _importing.pop()
-    scope = {"c_import": _c_import, "args": (name, None, None, fromlist, level)}
-    exec("module = c_import(*args)", _importer_globals(), scope)
-    return scope["module"]
-
-
-def _importer_globals():
-    # the innermost module of an import in progress: its package's modules load first
-    for name in reversed(_importing):
-        while name:
-            module = sys.modules.get(name)
-            if module is not None:
-                return module.__dict__
-            name = name.rpartition(".")[0]
-    raise ImportError("can't perform relative import")
-
-
 def install():
-    builtins.__import__ = _portable_import if _RELATIVE_FROM_CALLER else _import
+    import _esp32_supervisor
+
+    if _esp32_supervisor.portable:  # its relative imports need help
+        import _esp32_portable
+
+        builtins.__import__ = _esp32_portable.import_hook(_import, _c_import)
+    else:
+        builtins.__import__ = _import

@@ -7,7 +7,14 @@ from gc import *
 import gc as _builtin
 import _esp32_supervisor
 
-if not _esp32_supervisor.portable:
+if _esp32_supervisor.portable:  # it collects only between commands (_esp32_portable.py)
+    import _esp32_portable
+
+    _gc = _esp32_portable.Gc()
+    collect, mem_free, mem_alloc = _gc.collect, _gc.mem_free, _gc.mem_alloc
+    enable, disable, isenabled = _gc.enable, _gc.disable, _gc.isenabled
+    del _gc, _esp32_portable
+else:
 
     def mem_free():
         return _builtin.mem_free() // 2
@@ -15,32 +22,8 @@ if not _esp32_supervisor.portable:
     def mem_alloc():
         return _builtin.mem_alloc() // 2
 
-else:
-    # The portable core collects only between the REPL's commands (see _esp32_host.py), in
-    # a heap larger than a board's: these report what a board has after its boot.
-    _boot_alloc = _builtin.mem_alloc()
-    _enabled = True
 
-    def collect():
-        pass  # not here: code is running (the REPL collects once it is done)
-
-    def mem_free():
-        return max(0, _esp32_supervisor.board_heap - _boot_alloc)
-
-    def mem_alloc():
-        return _boot_alloc
-
-    def enable():
-        global _enabled
-        _enabled = True
-
-    def disable():
-        global _enabled
-        _enabled = False
-
-    def isenabled():
-        return _enabled
-
+del _esp32_supervisor
 # It reads as the built-in module: <module 'gc'>, no __file__.
 __name__ = "gc"
 del __file__

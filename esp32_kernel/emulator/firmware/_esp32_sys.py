@@ -32,30 +32,12 @@ implementation = _Implementation((
 
 
 if _esp32_supervisor.portable:  # the UART, not WASI's stdin
+    import builtins
     import _esp32_host
+    import _esp32_portable
 
     stdin = _esp32_host.stdin
-
-    def _input(prompt=None):
-        if prompt:
-            stdout.write(prompt)
-        line = bytearray()
-        while True:
-            c = _esp32_host.read(1)
-            if c in (b"\r", b"\n"):
-                stdout.write("\n")
-                return line.decode()
-            if c in (b"\x08", b"\x7f"):
-                if line:
-                    line = line[:-1]
-                    stdout.write("\b \b")
-                continue
-            line += c
-            _esp32_console._builtin_sys.stdout.buffer.write(c)
-
-    import builtins
-
-    builtins.input = _input
+    builtins.input = _esp32_portable.input
 
 
 # The unix port's, not in v1.24's ESP32 build (ROM level EXTRA_FEATURES leaves them out).
