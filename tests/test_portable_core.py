@@ -92,6 +92,11 @@ def test_files_are_the_same_littlefs_from_both_sides(board, emulator):
     board.exec("with open('from_board.bin', 'wb') as f:\n    f.write(bytes(range(256)) * 8)")
     assert files.read("from_board.bin") == bytes(range(256)) * 8
     assert board.eval("__import__('os').stat('from_board.bin')[6]") == 2048
+    lines = "".join(f"line {n} é\n" for n in range(60)) + "last"
+    files.write("lines.txt", lines)
+    assert board.eval("[line for line in open('lines.txt')]") == lines.splitlines(keepends=True)
+    assert board.eval("open('lines.txt', 'rb').readlines()[-2:]") == [b"line 59 \xc3\xa9\n", b"last"]
+    assert board.eval("(lambda f: (f.readline(), f.read(6)))(open('lines.txt'))") == ("line 0 é\n", "line 1")
 
 
 def test_many_commands_with_large_functions_and_garbage_keep_the_board_sound(board):

@@ -41,26 +41,25 @@ class FileIO(io.IOBase):
         return unhexlify(_fs("read", self._handle, n))
 
     def readinto(self, buf, n=None):
-        data = self.read(len(buf) if n is None else n)
+        data = FileIO.read(self, len(buf) if n is None else n)
         buf[: len(data)] = data
         return len(data)
 
     def readline(self):
-        line = bytearray()
+        # a piece at a time, giving back what follows the line's end: two host calls a line
+        line = b""
         while True:
-            c = self.read(1)
-            if not c:
-                break
-            line += c
-            if c == b"\n":
-                break
-        return bytes(line)
+            piece = FileIO.read(self, 120)
+            end = piece.find(b"\n")
+            if end >= 0:
+                self.seek(end + 1 - len(piece), 1)
+                return line + piece[: end + 1]
+            line += piece
+            if len(piece) < 120:
+                return line
 
     def readlines(self):
-        return list(iter(self.readline, self._empty()))
-
-    def _empty(self):
-        return b""
+        return list(self)  # (MicroPython's iter() takes no sentinel)
 
     def __iter__(self):
         return self
@@ -132,9 +131,6 @@ class TextIOWrapper(FileIO):
 
     def readline(self):
         return FileIO.readline(self).decode()
-
-    def _empty(self):
-        return ""
 
     def write(self, text):
         data = text.encode() if isinstance(text, str) else text
