@@ -1,30 +1,17 @@
-# DHT11/DHT22 driver for MicroPython on ESP8266
-# MIT license; Copyright (c) 2016 Damien P. George
+"""dht, the board's frozen module: DHT11 and DHT22 sensors, read by machine.dht_readinto
+(the bench's sensor on the pin answers with its five bytes)."""
 
-import sys
-import machine
-
-if hasattr(machine, "dht_readinto"):
-    from machine import dht_readinto
-elif sys.platform.startswith("esp"):
-    from esp import dht_readinto
-elif sys.platform == "pyboard":
-    from pyb import dht_readinto
-else:
-    dht_readinto = __import__(sys.platform).dht_readinto
-
-del machine
+from machine import dht_readinto
 
 
 class DHTBase:
     def __init__(self, pin):
         self.pin = pin
-        self.buf = bytearray(5)
+        self.buf = bytearray(5)  # humidity (2 bytes), temperature (2), checksum
 
     def measure(self):
-        buf = self.buf
-        dht_readinto(self.pin, buf)
-        if (buf[0] + buf[1] + buf[2] + buf[3]) & 0xFF != buf[4]:
+        dht_readinto(self.pin, self.buf)
+        if sum(self.buf[:4]) & 0xFF != self.buf[4]:
             raise Exception("checksum error")
 
 
@@ -41,7 +28,5 @@ class DHT22(DHTBase):
         return (self.buf[0] << 8 | self.buf[1]) * 0.1
 
     def temperature(self):
-        t = ((self.buf[2] & 0x7F) << 8 | self.buf[3]) * 0.1
-        if self.buf[2] & 0x80:
-            t = -t
-        return t
+        tenths = (self.buf[2] & 0x7F) << 8 | self.buf[3]  # sign and magnitude
+        return -tenths * 0.1 if self.buf[2] & 0x80 else tenths * 0.1

@@ -1,11 +1,9 @@
-# DS18x20 temperature sensor driver for MicroPython.
-# MIT license; Copyright (c) 2016 Damien P. George
+"""ds18x20, the board's frozen module: DS18S20, DS1822 and DS18B20 thermometers on a OneWire bus."""
 
-from micropython import const
-
-_CONVERT = const(0x44)
-_RD_SCRATCH = const(0xBE)
-_WR_SCRATCH = const(0x4E)
+_CONVERT_T = 0x44
+_READ_SCRATCHPAD = 0xBE
+_WRITE_SCRATCHPAD = 0x4E
+_FAMILIES = (0x10, 0x22, 0x28)  # DS18S20, DS1822, DS18B20
 
 
 class DS18X20:
@@ -14,39 +12,33 @@ class DS18X20:
         self.buf = bytearray(9)
 
     def scan(self):
-        return [rom for rom in self.ow.scan() if rom[0] in (0x10, 0x22, 0x28)]
+        return [rom for rom in self.ow.scan() if rom[0] in _FAMILIES]
 
     def convert_temp(self):
+        """Start a conversion on every sensor of the bus (it takes up to 750 ms)."""
         self.ow.reset(True)
         self.ow.writebyte(self.ow.SKIP_ROM)
-        self.ow.writebyte(_CONVERT)
+        self.ow.writebyte(_CONVERT_T)
 
     def read_scratch(self, rom):
         self.ow.reset(True)
         self.ow.select_rom(rom)
-        self.ow.writebyte(_RD_SCRATCH)
+        self.ow.writebyte(_READ_SCRATCHPAD)
         self.ow.readinto(self.buf)
-        if self.ow.crc8(self.buf):
+        if self.ow.crc8(self.buf):  # the CRC over all nine bytes is 0 when they arrived whole
             raise Exception("CRC error")
         return self.buf
 
     def write_scratch(self, rom, buf):
         self.ow.reset(True)
         self.ow.select_rom(rom)
-        self.ow.writebyte(_WR_SCRATCH)
+        self.ow.writebyte(_WRITE_SCRATCHPAD)
         self.ow.write(buf)
 
     def read_temp(self, rom):
-        buf = self.read_scratch(rom)
-        if rom[0] == 0x10:
-            if buf[1]:
-                t = buf[0] >> 1 | 0x80
-                t = -((~t + 1) & 0xFF)
-            else:
-                t = buf[0] >> 1
-            return t - 0.25 + (buf[7] - buf[6]) / buf[7]
-        else:
-            t = buf[1] << 8 | buf[0]
-            if t & 0x8000:  # sign bit set
-                t = -((t ^ 0xFFFF) + 1)
-            return t / 16
+        data = self.read_scratch(rom)
+        if rom[0] == 0x10:  # DS18S20: half degrees, refined by COUNT_REMAIN / COUNT_PER_C
+            halves = data[0] - 256 if data[1] else data[0]
+            return (halves >> 1) - 0.25 + (data[7] - data[6]) / data[7]
+        sixteenths = data[1] << 8 | data[0]
+        return (sixteenths - 65536 if sixteenths & 0x8000 else sixteenths) / 16

@@ -1,7 +1,11 @@
-# 1-Wire driver for MicroPython
-# MIT license; Copyright (c) 2016 Damien P. George
+"""onewire, the board's frozen module: a 1-Wire bus on one pin, over the `_onewire` primitives.
 
-import _onewire as _ow
+scan() walks the bus's ROM codes with the 1-Wire search (Maxim's application note 187): each
+pass follows the last pass's path up to its last unexplored fork, takes the 1 branch there,
+and the 0 branch at every fork after it.
+"""
+
+import _onewire
 
 
 class OneWireError(Exception):
@@ -15,33 +19,33 @@ class OneWire:
 
     def __init__(self, pin):
         self.pin = pin
-        self.pin.init(pin.OPEN_DRAIN, pin.PULL_UP)
+        pin.init(pin.OPEN_DRAIN, pin.PULL_UP)
 
     def reset(self, required=False):
-        reset = _ow.reset(self.pin)
-        if required and not reset:
+        present = _onewire.reset(self.pin)
+        if required and not present:
             raise OneWireError
-        return reset
+        return present
 
     def readbit(self):
-        return _ow.readbit(self.pin)
+        return _onewire.readbit(self.pin)
 
     def readbyte(self):
-        return _ow.readbyte(self.pin)
+        return _onewire.readbyte(self.pin)
 
     def readinto(self, buf):
         for i in range(len(buf)):
-            buf[i] = _ow.readbyte(self.pin)
+            buf[i] = _onewire.readbyte(self.pin)
 
     def writebit(self, value):
-        return _ow.writebit(self.pin, value)
+        return _onewire.writebit(self.pin, value)
 
     def writebyte(self, value):
-        return _ow.writebyte(self.pin, value)
+        return _onewire.writebyte(self.pin, value)
 
     def write(self, buf):
-        for b in buf:
-            _ow.writebyte(self.pin, b)
+        for byte in buf:
+            _onewire.writebyte(self.pin, byte)
 
     def select_rom(self, rom):
         self.reset()
@@ -49,44 +53,38 @@ class OneWire:
         self.write(rom)
 
     def scan(self):
-        devices = []
-        diff = 65
-        rom = False
-        for i in range(0xFF):
-            rom, diff = self._search_rom(rom, diff)
-            if rom:
-                devices += [rom]
-            if diff == 0:
+        found = []
+        rom = bytearray(8)
+        fork = 0  # bit number (1-64) of the last fork where the last pass took 0; 0: none left
+        for _ in range(256):  # a bus answering nonsense cannot loop forever
+            rom, fork = self._search(rom, fork)
+            if rom is None:
                 break
-        return devices
+            found.append(rom)
+            if not fork:
+                break
+        return found
 
-    def _search_rom(self, l_rom, diff):
+    def _search(self, previous, fork):
+        """One search pass: (the ROM found, its last fork taken as 0) or (None, 0)."""
         if not self.reset():
             return None, 0
         self.writebyte(self.SEARCH_ROM)
-        if not l_rom:
-            l_rom = bytearray(8)
         rom = bytearray(8)
-        next_diff = 0
-        i = 64
-        for byte in range(8):
-            r_b = 0
-            for bit in range(8):
-                b = self.readbit()
-                if self.readbit():
-                    if b:  # there are no devices or there is an error on the bus
-                        return None, 0
-                else:
-                    if not b:  # collision, two devices with different bit meaning
-                        if diff > i or ((l_rom[byte] & (1 << bit)) and diff != i):
-                            b = 1
-                            next_diff = i
-                self.writebit(b)
-                if b:
-                    r_b |= 1 << bit
-                i -= 1
-            rom[byte] = r_b
-        return rom, next_diff
+        zero_fork = 0
+        for number in range(1, 65):
+            byte, mask = (number - 1) >> 3, 1 << ((number - 1) & 7)
+            bit, complement = self.readbit(), self.readbit()
+            if bit and complement:  # no device answered
+                return None, 0
+            if bit == complement:  # devices differ here: a fork
+                bit = previous[byte] & mask if number < fork else number == fork
+                if not bit:
+                    zero_fork = number
+            self.writebit(1 if bit else 0)
+            if bit:
+                rom[byte] |= mask
+        return rom, zero_fork
 
     def crc8(self, data):
-        return _ow.crc8(data)
+        return _onewire.crc8(data)
