@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed-stamp
 # The lab extension is built by `pip install -e .` (jlpm, Node.js): rebuild when it changes.
 LABEXTENSION := labextension/package.json labextension/yarn.lock $(wildcard labextension/src/*.ts labextension/style/*)
 
-.PHONY: lab test bench install clean node chromium
+.PHONY: lab test bench install clean node chromium mosquitto
 
 # What a machine may lack: installed with Debian's packages where apt-get and root are at
 # hand, else `make` says what to install and (for Node.js, which the install needs) stops.
@@ -24,6 +24,12 @@ chromium:
 	@command -v chromium >/dev/null || command -v chromium-browser >/dev/null || [ -n "$$ESP32_KERNEL_TEST_CHROMIUM" ] || { \
 	  if [ "$(CAN_APT)" = yes ]; then apt-get update && apt-get install -y chromium; \
 	  else echo "esp32-kernel: no Chromium here, so the browser tests will skip — install Chromium (or set ESP32_KERNEL_TEST_CHROMIUM) to run them." >&2; fi; }
+
+# The MQTT tests talk to a real broker, which they start (tests/test_emulator_frozen_modules.py).
+mosquitto:
+	@command -v mosquitto >/dev/null || [ -x /usr/sbin/mosquitto ] || { \
+	  if [ "$(CAN_APT)" = yes ]; then apt-get update && apt-get install -y mosquitto; \
+	  else echo "esp32-kernel: no Mosquitto here, so the MQTT tests will skip — install mosquitto to run them." >&2; fi; }
 
 $(STAMP): pyproject.toml $(LABEXTENSION) | node
 	$(PYTHON) -m venv $(VENV)
@@ -43,11 +49,11 @@ lab: install
 # The emulator's suites run once more on its portable core (MicroPython for WASI on wasmtime,
 # the one Windows, Intel Macs and Linux on ARM get); what it lacks skips, saying why.
 PORTABLE_SUITES ?= $(addprefix tests/,test_emulator.py test_emulator_console.py test_emulator_fixes.py \
-	test_emulator_hardware.py test_emulator_parts.py test_emulator_uart_spi.py test_board.py \
+	test_emulator_hardware.py test_emulator_parts.py test_emulator_frozen_modules.py test_emulator_uart_spi.py test_board.py \
 	test_board_flash_fs.py test_mpremote_client.py test_thonny_client.py)
 
 ## make test: every test, real parts (kernel, emulator, mpremote, JupyterLab in Chromium)
-test: install chromium
+test: install chromium mosquitto
 	$(PY) -m pytest $(PYTEST_ARGS)
 	ESP32_KERNEL_EMULATOR_CORE=portable $(PY) -m pytest $(PORTABLE_SUITES)
 

@@ -162,6 +162,7 @@ class Bench:
         self.leds: dict[int, dict] = {}  # pin -> {"active_low"}
         self.wires: dict[int, int] = {}  # destination pin -> source pin
         self.access_points: dict[str, AccessPoint] = {}
+        self.routes: dict[tuple[str, int], tuple[str, int]] = {}  # the board's (host, port) → where it goes
         self.touch: dict[int, int] = {}
         self.rtc_base_ns: int | None = None
         self.rtc_memory = b""
@@ -617,6 +618,11 @@ class Bench:
         ap = self.access_points.get(bytes.fromhex(ssid_hex).decode(errors="replace"))
         return None if ap is None else self._rssi(ap)
 
+    def _board_route(self, host_hex, port):
+        """Where the board's connection to (host, port) goes: [address, port], or None (as asked)."""
+        target = self.routes.get((bytes.fromhex(host_hex).decode(errors="replace"), int(port)))
+        return list(target) if target else None
+
     def _rssi(self, ap: AccessPoint) -> int:
         return int(round(ap.rssi + self.rng.gauss(0, 2)))
 
@@ -821,6 +827,25 @@ class Bench:
     def _control_aps(self):
         return {"aps": [ap.describe(ap.rssi) for ap in self.access_points.values()]}
 
+    def _control_route(self, source, target=None):
+        """route HOST:PORT [ADDRESS:PORT]: the board's connections to HOST:PORT go to ADDRESS:PORT
+        (a server on this computer, say) — without ADDRESS:PORT, they go where they say again."""
+        key = self._host_port(source)
+        if target is None:
+            return {"removed": self.routes.pop(key, None) is not None}
+        self.routes[key] = self._host_port(target)
+        return {"route": [source, target]}
+
+    def _control_routes(self):
+        return {"routes": {f"{h}:{p}": f"{th}:{tp}" for (h, p), (th, tp) in self.routes.items()}}
+
+    @staticmethod
+    def _host_port(text):
+        host, _, port = text.rpartition(":")
+        if not host or not port.isdigit():
+            raise BenchError(f"expected HOST:PORT, e.g. pool.ntp.org:123, not {text!r}")
+        return host, int(port)
+
     def _control_neopixels(self, pin):
         """neopixels PIN: the last data sent to the strip on PIN, as [R, G, B(, W)] per pixel."""
         pin = self._gpio(pin)
@@ -961,6 +986,7 @@ class Bench:
             "leds": {str(p): led for p, led in self.leds.items()},
             "wires": {str(d): s for d, s in self.wires.items()},
             "aps": [ap.ssid for ap in self.access_points.values()],
+            "routes": self._control_routes()["routes"],
             "dhts": {str(p): d.describe() for p, d in self.dhts.items()},
             "onewire": {str(p): [d.describe() for d in bus.devices] for p, bus in self.onewire.items()},
             "strips": {str(p): order for p, order in self.strips.items()},

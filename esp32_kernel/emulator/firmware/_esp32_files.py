@@ -169,14 +169,17 @@ by firmware programming).
 """
 
 
+_flash = None  # (block device, new file system, make file system) of this boot's vfs partition
+
+
 def _first_block_erased(bdev):
     buf = bytearray(BLOCK_SIZE)
     bdev.readblocks(0, buf)
     return buf == b"\xff" * BLOCK_SIZE
 
 
-def _fs_corrupted():
-    # inisetup.fs_corrupted(): forever, until Ctrl-C (raised out of the boot, as on a board)
+def fs_corrupted():
+    """inisetup.fs_corrupted(): forever, until Ctrl-C (raised to the caller, as on a board)."""
     import micropython
     import time
 
@@ -189,42 +192,53 @@ def _fs_corrupted():
         micropython.kbd_intr(-1)
 
 
+def check_bootsec():
+    """inisetup.check_bootsec(): True when the partition's first block is erased."""
+    if _first_block_erased(_flash[0]):
+        return True
+    fs_corrupted()
+
+
+def initial_setup():
+    """What inisetup.setup() does after its check: format, mount at /, write boot.py."""
+    _bdev, new_fs, mkfs = _flash
+    print("Performing initial setup")
+    mkfs()
+    fs = new_fs()
+    os.mount(fs, "/")
+    with open("/boot.py", "w") as f:
+        f.write(FIRST_BOOT_PY)
+    return fs
+
+
 def mount_board_flash():
     """Mount the vfs partition at / (formatting a blank one), as _boot.py does; host files
     are out of reach from then on. Returns False when the file system is corrupted and the
     user stopped the boot's complaint: then nothing is mounted, as on a board."""
+    global _flash
     board_dir = _esp32_supervisor.board_dir
     bdev = FlashPartition(_esp32_flash.VFS_OFFSET, _esp32_flash.size - _esp32_flash.VFS_OFFSET)
     _esp32_flash.open_image()
     if _esp32_supervisor.portable:  # no VfsLfs2 in it: the host keeps the LittleFS
         import _esp32_hostfs
 
-        new_fs = _esp32_hostfs.HostLfs
-        mkfs = _esp32_hostfs.mkfs
+        _flash = (bdev, _esp32_hostfs.HostLfs, _esp32_hostfs.mkfs)
     else:
         marker = _ChangeMarker(board_dir)
-        new_fs = lambda: BoardFilesystem(bdev, marker)
-        mkfs = lambda: vfs.VfsLfs2.mkfs(bdev)
+        _flash = (bdev, lambda: BoardFilesystem(bdev, marker), lambda: vfs.VfsLfs2.mkfs(bdev))
     try:
         os.umount("/")  # the unix port's host root: from here on, / is the board's own
     except OSError:  # the portable core's: nothing is mounted there
         pass
     try:
-        fs = new_fs()
-        os.mount(fs, "/")
+        os.mount(_flash[1](), "/")
     except OSError:
-        if not _first_block_erased(bdev):
-            try:
-                _fs_corrupted()
-            except KeyboardInterrupt:
-                _print_boot_traceback()
-                return False
-        print("Performing initial setup")
-        mkfs()
-        fs = new_fs()
-        os.mount(fs, "/")
-        with open("/boot.py", "w") as f:
-            f.write(FIRST_BOOT_PY)
+        try:
+            check_bootsec()
+        except KeyboardInterrupt:
+            _print_boot_traceback()
+            return False
+        initial_setup()
     os.chdir("/")
     return True
 

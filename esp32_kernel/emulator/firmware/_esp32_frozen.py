@@ -13,11 +13,15 @@ import sys
 import os
 import vfs
 
-FROZEN = ("esp", "esp32", "neopixel", "dht", "onewire", "_onewire", "ds18x20", "_esp32_i2c", "_esp32_uart", "_esp32_spi", "webrepl", "_esp32_socket", "_esp32_vfs")
+FROZEN = (
+    "esp", "esp32", "neopixel", "apa106", "dht", "onewire", "_onewire", "ds18x20", "flashbdev", "inisetup",
+    "btree", "ntptime", "upysh", "urequests", "umqtt", "umqtt.simple", "umqtt.robust", "webrepl", "webrepl_setup",
+    "_esp32_i2c", "_esp32_uart", "_esp32_spi", "_esp32_socket", "_esp32_vfs", "_esp32_uctypes",
+)  # fmt: skip
 # Built-in modules of the unix port that a board's differ from: loaded from the firmware on first
 # import (under each name), costing heap only then. As on a board, a user's file of the name
 # of an extensible module (socket.py) wins.
-REPLACED = {"socket": "_esp32_socket", "vfs": "_esp32_vfs"}
+REPLACED = {"socket": "_esp32_socket", "vfs": "_esp32_vfs", "uctypes": "_esp32_uctypes"}
 _EXTENSIBLE = ("socket",)
 # The board's built-in modules that the firmware provides (installed at boot, replaced, or
 # frozen here): their u-names (`import uos`, `import umachine`) give the very same modules, as
@@ -29,6 +33,8 @@ _firmware_dir = __file__.rsplit("/", 1)[0]
 _c_import = builtins.__import__
 builtin_import = _c_import  # the unix port's own modules, for the firmware's replacements
 _depth = 0
+_user_folder = "/"
+_replacements = {}  # name → the firmware's module of REPLACED, once imported
 
 
 def _user_has(name):
@@ -41,21 +47,27 @@ def _user_has(name):
     return False
 
 
-def _import(name, globals=None, locals=None, fromlist=(), level=0):
+def _import(name, globals=None, locals=None, fromlist=None, level=0):  # None: `import a.b` gives a
     global _depth
-    if not level and name[:1] == "u" and name[1:] in U_NAMED and name not in sys.modules and not _user_has(name):
-        sys.modules[name] = _import(name[1:])
-    if not level and name in REPLACED and name not in sys.modules:
-        if name not in _EXTENSIBLE or _depth or not _user_has(name):
-            sys.modules[name] = _import(REPLACED[name])
+    # The C import finds a non-extensible built-in (uctypes) before sys.modules: the firmware's
+    # modules are returned from here.
+    if not level and name[:1] == "u" and name[1:] in U_NAMED and not _user_has(name):
+        if name not in sys.modules:
+            sys.modules[name] = _import(name[1:])
+        return sys.modules[name]
+    if not level and name in REPLACED and (name not in _EXTENSIBLE or _depth or not _user_has(name)):
+        if name not in _replacements:  # (sys.modules may hold the unix port's, imported at boot)
+            _replacements[name] = sys.modules[name] = _import(REPLACED[name])
+        return _replacements[name]
     if level or name not in FROZEN or name in sys.modules or (not _depth and _user_has(name)):
         return _c_import(name, globals, locals, fromlist, level)
+    global _user_folder
     outer = _depth == 0
     if outer:
-        cwd = os.getcwd()
-        os.mount(vfs.VfsPosix(_firmware_dir), _MOUNT)
+        cwd = _user_folder = os.getcwd()
+        os.mount(vfs.VfsPosix(_firmware_dir), _MOUNT, readonly=True)
         saved_path = sys.path[:]
-        sys.path[:] = [""]
+        sys.path[:] = ["", ".frozen"]  # the firmware folder, and the unix port's frozen modules (requests…)
     _depth += 1
     try:
         if outer:
@@ -67,6 +79,17 @@ def _import(name, globals=None, locals=None, fromlist=(), level=0):
             os.chdir(cwd)
             sys.path[:] = saved_path
             os.umount(_MOUNT)
+
+
+def in_user_folder(function):
+    """function() in the folder the import came from: for a frozen module that does its work
+    as it is imported (webrepl_setup), since imports run in the firmware's folder."""
+    here = os.getcwd()
+    os.chdir(_user_folder)
+    try:
+        return function()
+    finally:
+        os.chdir(here)
 
 
 def install():

@@ -83,7 +83,7 @@ def import_hook(board_import, c_import):
     """builtins.__import__ for this core: board_import (the firmware's) for absolute imports."""
     importing = []  # the names being imported, innermost last
 
-    def portable_import(name, globals=None, locals=None, fromlist=(), level=0):
+    def portable_import(name, globals=None, locals=None, fromlist=None, level=0):
         if not level:
             importing.append(name)
             try:

@@ -2,7 +2,8 @@
 
 The host's sockets carry the data (the unix port's), but addresses read as a board's:
 bind/connect/sendto take (host, port) and resolve the host, getaddrinfo's last item is
-("a.b.c.d", port), accept/recvfrom give ("a.b.c.d", port). Constants and option numbers are
+("a.b.c.d", port), accept/recvfrom give ("a.b.c.d", port). The bench can route a host and
+port elsewhere (a local test server for pool.ntp.org:123, say). Constants and option numbers are
 lwIP's, turned into Linux's on the way down; errnos are turned into newlib's (the board's
 `errno` module, which `from errno import EINPROGRESS` in asyncio reads). Installed as
 sys.modules["socket"] on first import, `usocket` too (firmware/_esp32_frozen.py).
@@ -10,6 +11,7 @@ sys.modules["socket"] on first import, `usocket` too (firmware/_esp32_frozen.py)
 
 import io
 
+import _esp32_bench
 from _esp32_frozen import builtin_import
 
 _unix = builtin_import("socket")
@@ -51,6 +53,9 @@ def _resolve(host, port, family=0, type=0, proto=0, flags=0):
         port = int(port)  # a board takes the port as a str too ("80")
     if host == "":
         host = "0.0.0.0"
+    routed = _esp32_bench.call("route", (host.encode() if isinstance(host, str) else host).hex(), port)
+    if routed:  # the bench sends this name and port elsewhere (`route` on the control channel)
+        host, port = routed
     try:
         found = _unix.getaddrinfo(host, port, _LINUX_AF.get(family, 2), type or SOCK_STREAM, proto, flags)
     except OSError:

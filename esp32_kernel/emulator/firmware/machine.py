@@ -750,7 +750,7 @@ class RTC:
 
         if datetime is None:
             y, mo, d, h, mi, s, wd, _ = time.localtime()
-            return (y, mo, d, wd, h, mi, s, time.ticks_us() % 1_000_000 if False else _bench.call("rtc_us"))
+            return (y, mo, d, wd, h, mi, s, _bench.call("rtc_us"))
         y, mo, d, wd, h, mi, s, us = (tuple(datetime) + (0,) * 8)[:8]
         time._set_epoch_seconds(time.mktime((y, mo, d, h, mi, s, 0, 0)), us)
 

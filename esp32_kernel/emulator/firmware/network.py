@@ -21,6 +21,9 @@ STAT_NO_AP_FOUND = 201
 STAT_WRONG_PASSWORD = 202
 STAT_ASSOC_FAIL = 203
 STAT_HANDSHAKE_TIMEOUT = 204
+STAT_NO_AP_FOUND_W_COMPATIBLE_SECURITY = 210
+STAT_NO_AP_FOUND_IN_AUTHMODE_THRESHOLD = 211
+STAT_NO_AP_FOUND_IN_RSSI_THRESHOLD = 212
 AUTH_OPEN = 0
 AUTH_WEP = 1
 AUTH_WPA_PSK = 2
@@ -29,7 +32,29 @@ AUTH_WPA_WPA2_PSK = 4
 AUTH_WPA2_ENTERPRISE = 5
 AUTH_WPA3_PSK = 6
 AUTH_WPA2_WPA3_PSK = 7
+AUTH_WAPI_PSK = 8
+AUTH_OWE = 9
+AUTH_WPA3_ENT_192 = 10
+AUTH_WPA3_EXT_PSK = 11
+AUTH_WPA3_EXT_PSK_MIXED_MODE = 12
+AUTH_MAX = 13
+# Ethernet (network.LAN): the names a board has, though no PHY is on the bench
+PHY_LAN8710 = 0
 PHY_LAN8720 = 1
+PHY_IP101 = 2
+PHY_RTL8201 = 3
+PHY_DP83848 = 4
+PHY_KSZ8041 = 5
+PHY_KSZ8081 = 6
+PHY_KSZ8851SNL = 100
+PHY_DM9051 = 101
+PHY_W5500 = 102
+ETH_INITIALIZED = 0
+ETH_STARTED = 1
+ETH_STOPPED = 2
+ETH_CONNECTED = 3
+ETH_DISCONNECTED = 4
+ETH_GOT_IP = 5
 MODE_11B = 1
 MODE_11G = 2
 MODE_11N = 4
@@ -49,11 +74,60 @@ def country(code=None):
     return "01" if code is None else None
 
 
+_phy_mode = MODE_11B | MODE_11G | MODE_11N
+
+
+def phy_mode(mode=None):
+    global _phy_mode
+    if mode is None:
+        return _phy_mode
+    _phy_mode = int(mode)
+
+
+_dns = None  # set by ipconfig(dns=...); else the DHCP server's, as on a board
+
+
+def ipconfig(*args, **kwargs):
+    """network.ipconfig('dns') / ('prefer'), and setting them, as v1.24's modnetwork.c."""
+    global _dns
+    if args and kwargs:
+        raise TypeError("either pos or kw args are allowed")
+    if args:
+        if len(args) > 1:
+            raise TypeError("can query only one param")
+        if args[0] == "dns":
+            station = WLAN._all.get(STA_IF)
+            return _dns or (station._addresses()[3] if station else "0.0.0.0")
+        if args[0] == "prefer":
+            return 4
+        raise ValueError("unexpected key")
+    for key, value in kwargs.items():
+        if key == "dns":
+            _dns = str(value)
+        elif key != "prefer":
+            raise ValueError("unexpected key")
+
+
 def _hex(text):
     return (text.encode() if isinstance(text, str) else bytes(text)).hex() or "-"
 
 
 class WLAN:
+    IF_STA = STA_IF
+    IF_AP = AP_IF
+    SEC_OPEN = AUTH_OPEN
+    SEC_WEP = AUTH_WEP
+    SEC_WPA = AUTH_WPA_PSK
+    SEC_WPA2 = AUTH_WPA2_PSK
+    SEC_WPA_WPA2 = AUTH_WPA_WPA2_PSK
+    SEC_WPA2_ENT = AUTH_WPA2_ENTERPRISE
+    SEC_WPA3 = AUTH_WPA3_PSK
+    SEC_WPA2_WPA3 = AUTH_WPA2_WPA3_PSK
+    SEC_WAPI = AUTH_WAPI_PSK
+    SEC_OWE = AUTH_OWE
+    PM_NONE = 0
+    PM_PERFORMANCE = 1
+    PM_POWERSAVE = 2
     _all = {}
 
     def __new__(cls, interface=STA_IF):
