@@ -22,12 +22,13 @@ class Member:
     signature: str = ""
     doc: str = ""
     members: dict[str, Member] = field(default_factory=dict)  # of a module or class
+    value: int | str | None = None  # of a constant the stubs give one (read off a board)
 
 
-def _stub_files() -> dict[str, Path]:
-    """module name → .pyi file, the ESP32 package's taking precedence."""
+def _stub_files(distributions: tuple[str, ...]) -> dict[str, Path]:
+    """module name → .pyi file, the first distribution's taking precedence."""
     found: dict[str, Path] = {}
-    for dist in STUB_DISTRIBUTIONS:
+    for dist in distributions:
         try:
             files = metadata.files(dist) or []
         except metadata.PackageNotFoundError:
@@ -51,6 +52,17 @@ def _signature(node: ast.FunctionDef | ast.AsyncFunctionDef) -> str:
     return f"{node.name}({args}){returns}"
 
 
+def _literal(node: ast.expr | None) -> int | str | None:
+    if isinstance(node, ast.Constant) and isinstance(node.value, (int, str)) and not isinstance(node.value, bool):
+        return node.value
+    return None
+
+
+def _typing_helper(node: ast.expr) -> bool:
+    """`Const_T = TypeVar(...)`: the stubs' own typing, not a name on the board."""
+    return isinstance(node, ast.Call) and ast.unparse(node.func) in ("TypeVar", "ParamSpec", "NewType")
+
+
 def _members(body: list[ast.stmt]) -> dict[str, Member]:
     members: dict[str, Member] = {}
     for node in body:
@@ -62,19 +74,20 @@ def _members(body: list[ast.stmt]) -> dict[str, Member]:
             cls.signature = f"{node.name}({init.signature.partition('(')[2].rpartition(')')[0]})" if init else f"{node.name}()"
             members[node.name] = cls
         elif isinstance(node, ast.AnnAssign) and isinstance(node.target, ast.Name):
-            members.setdefault(node.target.id, Member(node.target.id, "constant", ast.unparse(node.annotation)))
-        elif isinstance(node, ast.Assign):
+            name, value = node.target.id, _literal(node.value)
+            members.setdefault(name, Member(name, "constant", ast.unparse(node.annotation), value=value))
+        elif isinstance(node, ast.Assign) and not _typing_helper(node.value):
             for target in node.targets:
                 if isinstance(target, ast.Name):
-                    members.setdefault(target.id, Member(target.id, "constant"))
+                    members.setdefault(target.id, Member(target.id, "constant", value=_literal(node.value)))
     return {name: m for name, m in members.items() if not name.startswith("__") or name == "__init__"}
 
 
 class StubIndex:
     """Modules parsed on first use; lookups by dotted name ("machine.Pin.irq")."""
 
-    def __init__(self) -> None:
-        self._files = _stub_files()
+    def __init__(self, distributions: tuple[str, ...] = STUB_DISTRIBUTIONS) -> None:
+        self._files = _stub_files(distributions)
 
     @property
     def module_names(self) -> list[str]:
