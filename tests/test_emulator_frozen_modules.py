@@ -12,10 +12,11 @@ import struct
 import subprocess
 import threading
 import time
+from pathlib import Path
 
 import pytest
 
-from board_helpers import ERRNO, HANG_GUARD_S, NO_SOCKETS, error_of, wait_for
+from board_helpers import ERRNO, HANG_GUARD_S, NO_SOCKETS, PORTABLE, error_of, wait_for
 
 NTP_1900_TO_1970 = 2208988800
 
@@ -226,3 +227,31 @@ def test_umqtt_publishes_and_receives_through_a_mosquitto_broker(fresh, emulator
     finally:
         emulator.bench("route", "broker.lab:1883")
         emulator.bench("route", "broker.lab:1884")
+
+
+def test_sd_card_in_the_slot_is_the_board_folders_sdcard_img(fresh, emulator):
+    assert not emulator.control("sdcard")["inserted"]
+    fresh.exec("import machine, vfs")
+    no_card = error_of(fresh, "machine.SDCard().info()")  # ETIMEDOUT (README: its text is the number alone)
+    assert no_card.startswith("OSError: ") and str(ERRNO["ETIMEDOUT"]) in no_card
+    assert fresh.eval("machine.SDCard(slot=2).readblocks(0, bytearray(512))") is False
+    assert error_of(fresh, "machine.SDCard(slot=4)") == "ValueError: Slot number must be between 0 and 3 inclusive"
+    card = emulator.control("sdcard insert 8")
+    assert card["inserted"] and card["bytes"] == 8 * 1024 * 1024 and card["path"].endswith("sdcard.img")
+    fresh.exec("sd = machine.SDCard()")
+    assert fresh.eval("sd.info()") == (8 * 1024 * 1024, 512)
+    if PORTABLE:  # no FAT in MicroPython for WASI: the card is a block device only
+        fresh.exec("sd.writeblocks(3, b'\\xa5' * 512)")
+        assert fresh.eval("(lambda b: sd.readblocks(3, b) and bytes(b[:2]))(bytearray(512))") == b"\xa5\xa5"
+        return
+    # a new card comes formatted (FAT): mount it, write a file, find it again after a reset
+    fresh.exec("vfs.mount(vfs.VfsFat(sd), '/sd')\nf = open('/sd/log.csv', 'w')\nf.write('t,v\\n1,2.5\\n')\nf.close()")
+    running = fresh.start("import time\ntime.sleep(10)")
+    emulator.hard_reset()
+    assert running.done.wait(HANG_GUARD_S) and running.rebooted
+    fresh.exec("import machine, vfs, os\nvfs.mount(vfs.VfsFat(machine.SDCard()), '/sd')")
+    assert fresh.eval("(os.listdir('/sd'), open('/sd/log.csv').read())") == (["log.csv"], "t,v\n1,2.5\n")
+    assert b"t,v\n1,2.5\n" in (Path(card["path"]).read_bytes())  # the image is the card's disk, on this computer
+    emulator.control("sdcard eject")
+    assert error_of(fresh, "open('/sd/log.csv').read()").startswith("OSError: ")
+    fresh.exec("vfs.umount('/sd')")

@@ -282,7 +282,7 @@ def import_plain_files(board_dir: Path, flash_size: int) -> str | None:
     fresh LittleFS, once: when the vfs partition holds none yet. The originals move to
     `.esp32/files-before-littlefs/`. Returns what was done, for the log, or None."""
     board_dir = Path(board_dir)
-    plain = [p for p in board_dir.iterdir() if p.name != storage.HIDDEN_DIR]
+    plain = [p for p in board_dir.iterdir() if p.name not in (storage.HIDDEN_DIR, storage.SdCardImage.NAME)]
     if not plain:
         return None
     files = FlashFiles(board_dir, flash_size)

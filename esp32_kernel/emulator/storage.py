@@ -4,6 +4,9 @@
   as ESP-IDF writes each value to flash at once. Limits as ESP-IDF 5's: keys and namespace
   names of at most 15 characters, a 24 KiB partition (0x6000: 6 pages of 126 32-byte entries,
   one page kept free), blobs of at most one page's worth per chunk.
+- An SD card (machine.SDCard): `sdcard.img` in the board folder itself, a plain disk image
+  (512-byte blocks) a user can copy off or replace with a real card's image; inserted while
+  the file is there, unless ejected from the bench.
 - The flash image (esp.flash_*, esp32.Partition): `.esp32/flash.bin`, a sparse file of the
   board's flash size holding each byte inverted, so never-written flash reads 0xFF (erased)
   at no disk cost. Writes only clear bits, as NOR flash does; erases are 4 KiB sectors.
@@ -172,3 +175,59 @@ class FlashImage:
         with self._open() as f:
             f.seek(offset)
             f.write(b"\0" * length)
+
+
+class SdCardImage:
+    """The card in the board's SD slot: `sdcard.img` in the board folder."""
+
+    BLOCK = 512
+    NAME = "sdcard.img"
+
+    def __init__(self, board_dir: Path) -> None:
+        self.path = Path(board_dir) / self.NAME
+        self.ejected = False
+
+    @property
+    def inserted(self) -> bool:
+        return not self.ejected and self.path.is_file()
+
+    def insert(self, megabytes: int = 32) -> dict:
+        """A card in the slot: the image there, else a new blank one (sparse: no disk cost)."""
+        if not self.path.exists():
+            if not 1 <= megabytes <= 32768:
+                raise ValueError("an SD card of 1 to 32768 MB (SDHC)")
+            with open(self.path, "wb") as image:
+                image.truncate(megabytes * 1024 * 1024)
+        self.ejected = False
+        return self.describe()
+
+    def eject(self) -> dict:
+        self.ejected = True
+        return self.describe()
+
+    def describe(self) -> dict:
+        size = self.path.stat().st_size if self.inserted else 0
+        return {"inserted": self.inserted, "path": str(self.path), "bytes": size}
+
+    def blocks(self) -> list | None:
+        """[block count, blank (block 0 all zeros: a card never formatted)], or None: no card."""
+        if not self.inserted:
+            return None
+        with open(self.path, "rb") as image:
+            first = image.read(self.BLOCK)
+        return [self.path.stat().st_size // self.BLOCK, not any(first)]
+
+    def read(self, block: int, count: int) -> bytes | None:
+        if not self.inserted or block < 0 or block + count > self.path.stat().st_size // self.BLOCK:
+            return None
+        with open(self.path, "rb") as image:
+            image.seek(block * self.BLOCK)
+            return image.read(count * self.BLOCK)
+
+    def write(self, block: int, data: bytes) -> bool:
+        if not self.inserted or block < 0 or block * self.BLOCK + len(data) > self.path.stat().st_size:
+            return False
+        with open(self.path, "r+b") as image:
+            image.seek(block * self.BLOCK)
+            image.write(data)
+        return True

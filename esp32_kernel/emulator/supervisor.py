@@ -92,6 +92,7 @@ class Supervisor:
         self.profile = board_profile.load(board)
         self.board_dir = board_folder.prepare_board_dir(board_dir, self.profile.flash_size)
         self.nvs = storage.Nvs(self.board_dir)
+        self.sd_card = storage.SdCardImage(self.board_dir)
         self.flash = storage.FlashImage(self.board_dir, self.profile.flash_size)
         self._partitions = board_profile.partition_table(self.profile.flash_size)
         flash_boot.install_factory_firmware(self.board_dir, self.flash, self._partitions)
@@ -797,6 +798,28 @@ class Supervisor:
         kind_n, subtype_n = int(kind), int(subtype)
         return [list(p) for p in self._partitions if p[0] == kind_n and subtype_n in (255, p[1])]
 
+    # -- the SD card (machine.SDCard; storage.SdCardImage)
+
+    def _chip_sd_blocks(self) -> list | None:
+        return self.sd_card.blocks()
+
+    def _chip_sd_read(self, block: str, count: str) -> str | None:
+        data = self.sd_card.read(int(block), int(count))
+        return None if data is None else data.hex()
+
+    def _chip_sd_write(self, block: str, data_hex: str) -> bool:
+        return self.sd_card.write(int(block), bytes.fromhex(data_hex))
+
+    def sd_card_control(self, words: list[str]) -> dict:
+        """sdcard [insert [MB] | eject]: the card in the SD slot (sdcard.img in the board folder)."""
+        if words[:1] == ["insert"] and len(words) <= 2:
+            return self.sd_card.insert(int(words[1]) if len(words) == 2 else 32)
+        if words == ["eject"]:
+            return self.sd_card.eject()
+        if not words:
+            return self.sd_card.describe()
+        raise ValueError("sdcard [insert [MB] | eject]")
+
     def _chip_rmt(self, pin: str, clock_div: str, pulses: str) -> None:
         items = [[int(level), int(ticks)] for level, ticks in (p.split(":") for p in pulses.split(","))]
         self._publish({"event": "rmt", "pin": int(pin), "clock_div": int(clock_div), "pulses": items})
@@ -998,11 +1021,16 @@ class Supervisor:
                     reply = commands[command]()
                 elif command == "noise" and len(words) == 2 and words[1].isdigit():
                     reply = {"ok": True, "sent": self.line_noise(int(words[1]))}
+                elif command == "sdcard":
+                    try:
+                        reply = {"ok": True, **self.sd_card_control(words[1:])}
+                    except ValueError as error:
+                        reply = {"ok": False, "error": f"sdcard: {error}"}
                 elif command == "events":
                     self._subscribers.add(writer)
                     reply = {"ok": True, "subscribed": True}
                 elif command == "help":
-                    reply = {"ok": True, "commands": sorted([*commands, "events", "noise", *self.bench_commands()])}
+                    reply = {"ok": True, "commands": sorted([*commands, "events", "noise", "sdcard", *self.bench_commands()])}
                 else:
                     try:
                         reply = {"ok": True, **self.bench.control(words)}

@@ -7,9 +7,49 @@ from _esp32_frozen import builtin_import
 _unix = builtin_import("vfs")
 mount = _unix.mount
 umount = _unix.umount
+
+
+class _V124BlockDevice:
+    """A user's block device as v1.24's extmod/vfs_blockdev.c calls it: a readblocks or
+    writeblocks answering True or False (machine.SDCard's do) means done or EIO. The unix
+    port underneath takes only None or an errno, and would fail such a device with EIO."""
+
+    def __init__(self, device):
+        self._device = device
+        self.ioctl = device.ioctl
+
+    def readblocks(self, *args):
+        return _errno_of(self._device.readblocks(*args))
+
+    def writeblocks(self, *args):
+        return _errno_of(self._device.writeblocks(*args))
+
+
+def _errno_of(result):
+    if result is True:
+        return 0
+    return -5 if result is False else result  # -EIO
+
+
 try:
-    VfsFat = _unix.VfsFat
-    VfsLfs2 = _unix.VfsLfs2
+
+    class VfsFat(_unix.VfsFat):
+        def __init__(self, device, *args, **kwargs):
+            super().__init__(_V124BlockDevice(device), *args, **kwargs)
+
+        @staticmethod
+        def mkfs(device, *args, **kwargs):
+            return _UNIX_MKFS["fat"](_V124BlockDevice(device), *args, **kwargs)
+
+    class VfsLfs2(_unix.VfsLfs2):
+        def __init__(self, device, *args, **kwargs):
+            super().__init__(_V124BlockDevice(device), *args, **kwargs)
+
+        @staticmethod
+        def mkfs(device, *args, **kwargs):
+            return _UNIX_MKFS["lfs2"](_V124BlockDevice(device), *args, **kwargs)
+
+    _UNIX_MKFS = {"fat": _unix.VfsFat.mkfs, "lfs2": _unix.VfsLfs2.mkfs}
 except AttributeError:  # the portable core's build has neither (its / is _esp32_hostfs.py's)
 
     class VfsFat:

@@ -865,4 +865,8 @@ def __getattr__(name):
         import _esp32_spi
 
         return getattr(_esp32_spi, name)
+    if name == "SDCard":
+        import _esp32_sdcard
+
+        return _esp32_sdcard.SDCard
     raise AttributeError("'module' object has no attribute '%s'" % name)
