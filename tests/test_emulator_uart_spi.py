@@ -154,3 +154,14 @@ def test_softspi(board, emulator):
         assert board.eval("ss.read(3, 0xa5)") == b"\xa5\xa5\xa5"
     finally:
         emulator.bench("unwire", 32)
+
+
+def test_spi_transfers_take_their_time_on_the_wire(board):
+    """8 clocks a byte at the bus's clock, as on a board: 1000 bytes are 80 ms at 100 kHz."""
+    board.exec("from machine import SPI, SoftSPI, Pin\nimport time\n"
+               "def took(bus, n):\n    t = time.ticks_us()\n    bus.write(bytes(n))\n    return time.ticks_diff(time.ticks_us(), t)")  # fmt: skip
+    slow = board.eval("took(SPI(1, 100_000), 1000)")
+    fast = board.eval("took(SPI(1, 20_000_000), 1000)")
+    assert slow >= 80_000 and fast < slow  # fast: the bench round trip, under the wire's 0.4 ms or not
+    soft = board.eval("took(SoftSPI(baudrate=50_000, sck=Pin(25), mosi=Pin(26), miso=Pin(27)), 100)")
+    assert soft >= 100 * 8 * 1_000_000 // 50_000

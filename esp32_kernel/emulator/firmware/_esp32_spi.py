@@ -1,8 +1,12 @@
 # machine.SPI (hardware: 1 = HSPI, 2 = VSPI) and machine.SoftSPI as MicroPython v1.24 has them
 # on an ESP32 (ports/esp32/machine_hw_spi.c, extmod/machine_spi.c, drivers/bus/softspi.c).
 # Each transfer is one round trip to the bench: MOSI wired to MISO echoes, a device scripted
-# with `spi_reply SCK HEX` answers, a MISO nothing drives reads 0xff.
+# with `spi_reply SCK HEX` answers, a MISO nothing drives reads 0xff. It returns when the bits
+# would have left at the bus's clock.
 import _esp32_bench as _bench
+from _esp32_frozen import builtin_import
+
+_clock = builtin_import("time")
 
 MSB = 0
 LSB = 1
@@ -34,8 +38,15 @@ def _actual_clock(hz):
     return _APB // (best_pre * best_n)
 
 
-def _transfer(sck, mosi, miso, firstbit, data):
-    return bytes.fromhex(_bench.call("spi", sck, mosi, miso, 1 if firstbit == LSB else 0, bytes(data).hex() or "-"))
+def _transfer(sck, mosi, miso, firstbit, data, hz):
+    """The bytes MISO brought, once the transfer has taken its time on the wire (8 clocks a
+    byte at hz): a board's SPI calls return when the last bit is out."""
+    started = _clock.ticks_us()
+    got = bytes.fromhex(_bench.call("spi", sck, mosi, miso, 1 if firstbit == LSB else 0, bytes(data).hex() or "-"))
+    left = len(data) * 8_000_000 // hz - _clock.ticks_diff(_clock.ticks_us(), started)
+    if left > 0:
+        _clock.sleep_us(left)  # the unix port's: no handlers run during a transfer, as on a board
+    return got
 
 
 def _bus_pins(sck, mosi, miso, polarity):
@@ -165,7 +176,7 @@ class SPI(_SPIBase):
             raise OSError("transfer on deinitialized SPI")
         if not len(src) * 8 // self._bits * self._bits:
             raise ValueError("buffer too short")
-        got = _transfer(self._sck, self._mosi, self._miso, self._firstbit, src)
+        got = _transfer(self._sck, self._mosi, self._miso, self._firstbit, src, self._baudrate)
         if dest is not None:
             dest[:] = got
 
@@ -222,11 +233,13 @@ class SoftSPI(_SPIBase):
     def _xfer(self, src, dest):
         if not len(src):
             return
-        got = _transfer(self._sck, self._mosi, self._miso, self._firstbit, src)
+        got = _transfer(self._sck, self._mosi, self._miso, self._firstbit, src, self._baudrate())
         if dest is not None:
             dest[:] = got
 
+    def _baudrate(self):
+        return _max_soft_baudrate() if self._delay_half == 0 else 500000 // self._delay_half
+
     def __repr__(self):
-        baud = _max_soft_baudrate() if self._delay_half == 0 else 500000 // self._delay_half
         return "SoftSPI(baudrate=%u, polarity=%u, phase=%u, firstbit=%u, sck=%u, mosi=%u, miso=%u)" % (
-            baud, self._polarity, self._phase, self._firstbit, self._sck, self._mosi, self._miso)
+            self._baudrate(), self._polarity, self._phase, self._firstbit, self._sck, self._mosi, self._miso)
