@@ -18,8 +18,8 @@ PORTABLE = os.environ.get(CORE_ENV, "").strip().lower() == "portable"
 # errno numbers as the emulated board raises them: a board's (newlib) on the native core,
 # WASI's on the portable core, whose C code prints those numbers' names (firmware/_esp32_errno.py)
 ERRNO = (
-    {"ENOENT": 44, "EIO": 29, "ENODEV": 43, "ENOSPC": 51, "ETIMEDOUT": 73} if PORTABLE
-    else {"ENOENT": 2, "EIO": 5, "ENODEV": 19, "ENOSPC": 28, "ETIMEDOUT": 116}
+    {"EPERM": 63, "ENOENT": 44, "EIO": 29, "ENODEV": 43, "EINVAL": 28, "ENOSPC": 51, "ETIMEDOUT": 73} if PORTABLE
+    else {"EPERM": 1, "ENOENT": 2, "EIO": 5, "ENODEV": 19, "EINVAL": 22, "ENOSPC": 28, "ETIMEDOUT": 116}
 )  # fmt: skip
 
 

@@ -169,6 +169,9 @@ class Bench:
         self.neopixels: dict[int, list] = {}
         self.strips: dict[int, str] = {}  # pin -> byte order of a declared NeoPixel strip ("grb", "grbw", "rgb")
         self.dhts: dict[int, parts.Dht] = {}
+        self.microphones: dict[int, parts.I2sMicrophone] = {}  # on the SD pin of an RX I2S
+        self.speakers: dict[int, parts.I2sSpeaker] = {}  # on the SD pin of a TX I2S
+        self.i2s: dict[int, tuple[int, int, int, int]] = {}  # the board's I2S id -> (sd pin, bits, channels, rate)
         self.onewire: dict[int, parts.OneWireBus] = {}
         self.i2c: dict[int, list] = {}  # SDA pin -> I2C devices on that bus
         self.labels = dict(labels or {})  # the board's pin labels -> GPIO (board_profile.py)
@@ -302,6 +305,7 @@ class Bench:
         """The chip was reset: its pin configuration, PWM and DAC outputs are gone."""
         self.chip.clear()
         self.uarts.clear()
+        self.i2s.clear()
         self._changed()
 
     def board_request(self, words: list[str]):
@@ -623,6 +627,23 @@ class Bench:
         target = self.routes.get((bytes.fromhex(host_hex).decode(errors="replace"), int(port)))
         return list(target) if target else None
 
+    def _board_i2s_config(self, i2s_id, sd, bits, channels, rate):
+        self.i2s[int(i2s_id)] = (int(sd), int(bits), int(channels), int(rate))
+
+    def _board_i2s_rx(self, i2s_id, first, count):
+        """Frames of the microphone on the I2S's SD pin (hex); silence when none is there."""
+        sd, bits, channels, rate = self.i2s[int(i2s_id)]
+        mic = self.microphones.get(sd)
+        if mic is None:
+            return "00" * (int(count) * bits // 8 * channels)
+        return mic.frames(int(first), int(count), rate, bits, channels).hex()
+
+    def _board_i2s_tx(self, i2s_id, data_hex):
+        sd, bits, channels, rate = self.i2s[int(i2s_id)]
+        speaker = self.speakers.get(sd)
+        if speaker is not None:
+            speaker.play(bytes.fromhex(data_hex), rate, bits, channels)
+
     def _rssi(self, ap: AccessPoint) -> int:
         return int(round(ap.rssi + self.rng.gauss(0, 2)))
 
@@ -800,7 +821,7 @@ class Bench:
     def _control_remove(self, pin):
         """remove PIN: take every part, source, wire and outside drive off PIN."""
         pin = self._gpio(pin)
-        for table in (self.driven, self.sources, self.buttons, self.pots, self.thermistors, self.leds, self.wires, self.dhts, self.onewire, self.strips, self.i2c, self.spi_replies):
+        for table in (self.driven, self.sources, self.buttons, self.pots, self.thermistors, self.leds, self.wires, self.dhts, self.onewire, self.strips, self.i2c, self.spi_replies, self.microphones, self.speakers):
             table.pop(pin, None)
         self._changed()
         return {"pin": pin}
@@ -826,6 +847,25 @@ class Bench:
 
     def _control_aps(self):
         return {"aps": [ap.describe(ap.rssi) for ap in self.access_points.values()]}
+
+    def _control_add_i2s_mic(self, sd, hz="440", amplitude="0.5"):
+        """add_i2s_mic SD_PIN [HZ [AMPLITUDE]]: a microphone on an I2S data pin hearing a tone."""
+        pin = self._gpio(sd)
+        self.microphones[pin] = parts.I2sMicrophone(float(hz), float(amplitude))
+        return {"pin": pin, "mic": self.microphones[pin].describe()}
+
+    def _control_add_i2s_speaker(self, sd):
+        """add_i2s_speaker SD_PIN: an amplifier and speaker on an I2S data pin."""
+        pin = self._gpio(sd)
+        self.speakers[pin] = parts.I2sSpeaker()
+        return {"pin": pin}
+
+    def _control_i2s_played(self, sd):
+        """i2s_played SD_PIN: what the speaker on SD_PIN has played (frames, level, tone)."""
+        speaker = self.speakers.get(self._gpio(sd))
+        if speaker is None:
+            raise BenchError(f"no speaker on GPIO {sd}: add_i2s_speaker {sd} first")
+        return speaker.describe()
 
     def _control_route(self, source, target=None):
         """route HOST:PORT [ADDRESS:PORT]: the board's connections to HOST:PORT go to ADDRESS:PORT
@@ -988,6 +1028,8 @@ class Bench:
             "aps": [ap.ssid for ap in self.access_points.values()],
             "routes": self._control_routes()["routes"],
             "dhts": {str(p): d.describe() for p, d in self.dhts.items()},
+            "i2s_mics": {str(p): m.describe() for p, m in self.microphones.items()},
+            "i2s_speakers": {str(p): s.describe() for p, s in self.speakers.items()},
             "onewire": {str(p): [d.describe() for d in bus.devices] for p, bus in self.onewire.items()},
             "strips": {str(p): order for p, order in self.strips.items()},
             "i2c": {str(p): [d.describe() for d in bus] for p, bus in self.i2c.items()},

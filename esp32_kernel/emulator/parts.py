@@ -1,5 +1,5 @@
 """Virtual parts on the bench that speak a protocol: DHT11/DHT22, DS18B20 on a 1-Wire bus,
-I2C devices (a 24C32 EEPROM, a BH1750 light sensor). Pure models, no I/O: the bench calls
+I2C devices (a 24C32 EEPROM, a BH1750 light sensor), I2S audio (a microphone, a speaker). Pure models, no I/O: the bench calls
 them with the board's bus operations and a clock.
 
 Each follows its datasheet where a program can tell: a DS18B20 powers up reading 85 °C and
@@ -8,6 +8,10 @@ needs its conversion time; a 24C32 does not acknowledge during its 5 ms write cy
 
 from __future__ import annotations
 
+import math
+import random
+import struct
+from collections import deque
 from dataclasses import dataclass, field
 
 
@@ -351,3 +355,63 @@ class Bh1750(I2cDevice):
 
 
 I2C_KINDS = {"24c32": Eeprom24c32, "eeprom": Eeprom24c32, "bh1750": Bh1750}
+
+
+# -- I2S audio: a MEMS microphone (INMP441-like) and an amplifier with a speaker (MAX98357A-like)
+
+
+def _sample_format(bits: int) -> tuple[str, int]:
+    return ("<h", 32767) if bits == 16 else ("<i", 2**31 - 1)
+
+
+@dataclass
+class I2sMicrophone:
+    """A tone of `hz` at `amplitude` (of full scale) with a little noise, on both channels."""
+
+    hz: float = 440.0
+    amplitude: float = 0.5
+    noise: float = 0.002
+    rng: random.Random = field(default_factory=lambda: random.Random(7), repr=False)
+
+    def frames(self, first: int, count: int, rate: int, bits: int, channels: int) -> bytes:
+        """Frames first … first+count-1 of the stream (frame k is at k / rate seconds)."""
+        fmt, full = _sample_format(bits)
+        out = bytearray()
+        step = 2 * math.pi * self.hz / rate
+        for k in range(first, first + count):
+            value = self.amplitude * math.sin(step * k) + self.rng.gauss(0, self.noise)
+            sample = struct.pack(fmt, int(max(-1.0, min(1.0, value)) * full))
+            out += sample * channels
+        return bytes(out)
+
+    def describe(self) -> dict:
+        return {"hz": self.hz, "amplitude": self.amplitude}
+
+
+@dataclass
+class I2sSpeaker:
+    """What the board played: how many frames, their level, and the tone's frequency (from the
+    zero crossings of the first channel), over the whole stream and its last second."""
+
+    frames: int = 0
+    rate: int = 0
+    bits: int = 16
+    channels: int = 1
+    recent: deque = field(default_factory=lambda: deque(maxlen=48000), repr=False)
+
+    def play(self, data: bytes, rate: int, bits: int, channels: int) -> None:
+        fmt, full = _sample_format(bits)
+        size = struct.calcsize(fmt)
+        self.rate, self.bits, self.channels = rate, bits, channels
+        for offset in range(0, len(data) - size * channels + 1, size * channels):
+            self.recent.append(struct.unpack_from(fmt, data, offset)[0] / full)
+            self.frames += 1
+
+    def describe(self) -> dict:
+        last = list(self.recent)[-self.rate:] if self.rate else []
+        rms = math.sqrt(sum(v * v for v in last) / len(last)) if last else 0.0
+        crossings = sum(1 for a, b in zip(last, last[1:]) if a < 0 <= b)
+        hz = crossings * self.rate / len(last) if last else 0.0
+        return {"frames": self.frames, "seconds": self.frames / self.rate if self.rate else 0.0, "rate": self.rate,
+                "bits": self.bits, "channels": self.channels, "rms": round(rms, 4),
+                "peak": round(max((abs(v) for v in last), default=0.0), 4), "hz": round(hz, 1)}  # fmt: skip

@@ -869,4 +869,8 @@ def __getattr__(name):
         import _esp32_sdcard
 
         return _esp32_sdcard.SDCard
+    if name == "I2S":
+        import _esp32_i2s
+
+        return _esp32_i2s.I2S
     raise AttributeError("'module' object has no attribute '%s'" % name)
