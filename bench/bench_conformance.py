@@ -89,11 +89,6 @@ KNOWN_FAILURES: dict[str, tuple[str, str]] = {
         "emulator",
         "on a deflate_compress board profile only: our compressor reports stream errors differently",
     ),
-    "extmod/machine_i2s_rate.py": ("emulator", "machine.I2S is not emulated"),
-    "extmod/machine_spi_rate.py": (
-        "emulator",
-        "SPI transfers take a bench round trip, not the bus's time at the baud rate",
-    ),
     "extmod/machine_uart_tx.py": (
         "emulator",
         "UART write+flush is off by ~0.5 ms (the test allows 0.4 ms on an ESP32)",

@@ -48,7 +48,7 @@ def test_btree_database_on_the_flash_keeps_order_ranges_and_its_data_across_a_re
     assert fresh.eval("[k for k in db]") == [b"1", b"2", b"3", b"4", b"text"]
     assert fresh.eval("db.seq(3)") == (b"1", b"v1")  # R_FIRST
     fresh.exec("db.close()\nf.close()")
-    with_text = "f = open('not-a-db', 'w+b')\nf.write(b'some other file')\nbtree.open(f)"
+    with_text = "f = open('not-a-db', 'w+b')\nf.write(b'some other file, long enough')\nf.seek(0)\nbtree.open(f)"
     assert error_of(fresh, with_text) == "OSError: 79"  # EFTYPE, as Berkeley DB refuses it
 
 

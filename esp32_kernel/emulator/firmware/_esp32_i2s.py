@@ -103,12 +103,12 @@ class I2S:
         self._position = max(self._position, lost)  # frames that overflowed ibuf are gone
         first = self._position
         self._position += count
-        if self._handler is None:
-            self._wait_until(self._position)
-        for start in range(0, len(view), _CHUNK):
+        for start in range(0, len(view), _CHUNK):  # (fetched first: the wait takes in its time)
             n = min(_CHUNK, len(view) - start) // self._frame
             data = _esp32_bench.call("i2s_rx", self._id, first + start // self._frame, n)
             view[start : start + n * self._frame] = bytes.fromhex(data)
+        if self._handler is None:
+            self._wait_until(self._position)
         self._done_later()
         return len(view)
 
@@ -119,10 +119,10 @@ class I2S:
         if not len(view):
             return 0
         self._position = max(self._position, self._wire())  # an empty queue played silence
+        for start in range(0, len(view), _CHUNK):  # (sent first: the wait takes in its time)
+            _esp32_bench.send("i2s_tx", self._id, bytes(view[start : start + _CHUNK]).hex())
         if self._handler is None:  # until it fits behind what is still to play
             self._wait_until(self._position + (len(view) - self._ibuf) // self._frame)
-        for start in range(0, len(view), _CHUNK):
-            _esp32_bench.send("i2s_tx", self._id, bytes(view[start : start + _CHUNK]).hex())
         self._position += len(view) // self._frame
         self._done_later()
         return len(view)

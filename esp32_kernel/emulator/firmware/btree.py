@@ -14,8 +14,26 @@ DESC = 2
 _KEYS, _VALUES, _ITEMS = 0x40, 0x80, 0xC0
 # Berkeley DB's sequence flags, which seq() takes
 _R_CURSOR, _R_FIRST, _R_LAST, _R_NEXT, _R_PREV = 1, 3, 6, 7, 9
-_MAGIC = b"ESP32-KERNEL-BTREE-1\n"
+_MAGIC = b"esp32-kernel btree 1"
+_HEADER = len(_MAGIC) + 4  # the magic and the record count: 24 bytes
 _EFTYPE = 79  # newlib's "Inappropriate file type or format", as __bt_open fails with
+
+
+def _readinto(stream, buf):
+    """Bytes read into buf; a stream's negative answer is its error, as the stream layer raises it."""
+    n = stream.readinto(buf)
+    if n is not None and n < 0:
+        raise OSError(-n)
+    return n or 0
+
+
+def _seek(stream, offset):
+    if hasattr(stream, "seek"):
+        stream.seek(offset)
+        return
+    answer = stream.ioctl(2, offset)  # MP_STREAM_SEEK, for a stream that has only ioctl
+    if answer is not None and answer < 0:
+        raise OSError(-answer)
 
 
 def _bytes(data):
@@ -34,12 +52,21 @@ class _BTree:
         self._load()
 
     def _load(self):
-        self._stream.seek(0)
-        data = self._stream.read()
-        if not data:
+        """Read the database from the stream: our header (24 bytes, as a Berkeley DB meta page's
+        first read), then the records. An empty stream is a new database."""
+        header = bytearray(_HEADER)
+        if not _readinto(self._stream, header):
+            _seek(self._stream, 0)
             return
-        if data[: len(_MAGIC)] != _MAGIC:
+        if header[: len(_MAGIC)] != _MAGIC:
             raise OSError(_EFTYPE)
+        data = bytearray(header)
+        chunk = bytearray(512)
+        while True:
+            n = _readinto(self._stream, chunk)
+            if not n:
+                break
+            data += chunk[:n]
         at = len(_MAGIC)
         (count,) = struct.unpack_from("<I", data, at)
         at += 4
@@ -52,7 +79,11 @@ class _BTree:
             at += klen + vlen
 
     def __repr__(self):
-        return "<btree %x>" % id(self)
+        return "<btree %x>" % (id(self) if self._stream is not None else 0)
+
+    def _open(self):
+        if self._stream is None:  # closed: every operation is a ValueError, as modbtree.c's
+            raise ValueError
 
     def _index(self, key):
         """Where key is, or would go, in the sorted keys."""
@@ -66,8 +97,9 @@ class _BTree:
         return low
 
     def flush(self):
+        self._open()
         stream = self._stream
-        stream.seek(0)
+        _seek(stream, 0)
         stream.write(_MAGIC + struct.pack("<I", len(self._keys)))
         for key in self._keys:
             value = self._values[key]
@@ -78,16 +110,22 @@ class _BTree:
         return 0
 
     def close(self):
-        return self.flush()
+        if self._stream is None:
+            return 0
+        self.flush()
+        self._stream = None
+        return 0
 
     def put(self, key, value, flags=None):
         self[key] = value
         return 0
 
     def get(self, key, default=None):
+        self._open()
         return self._values.get(_bytes(key), default)
 
     def seq(self, flags, key=None):
+        self._open()
         if flags == _R_FIRST:
             self._cursor = 0
         elif flags == _R_LAST:
@@ -106,24 +144,28 @@ class _BTree:
         return (found, self._values[found])
 
     def __getitem__(self, key):
+        self._open()
         value = self._values.get(_bytes(key))
         if value is None:
             raise KeyError  # with no argument, as modbtree.c raises it
         return value
 
     def __setitem__(self, key, value):
+        self._open()
         key, value = _bytes(key), _bytes(value)
         if key not in self._values:
             self._keys.insert(self._index(key), key)
         self._values[key] = value
 
     def __delitem__(self, key):
+        self._open()
         key = _bytes(key)
         if self._values.pop(key, None) is None:
             raise KeyError
         self._keys.pop(self._index(key))
 
     def __contains__(self, key):
+        self._open()
         return _bytes(key) in self._values
 
     def _walk(self, mode, start, end, flags):
@@ -141,6 +183,7 @@ class _BTree:
         return self._walk(_ITEMS, start, end, flags)
 
     def __iter__(self):
+        self._open()
         flags = self._next or _KEYS
         if not self._next:
             self._start = self._end = None
@@ -165,7 +208,8 @@ class _BTree:
 
 
 def open(stream, *, flags=0, cachesize=0, pagesize=0, minkeypage=0):
-    for method in ("read", "write", "seek"):
-        if not hasattr(stream, method):
-            raise OSError(95)  # EOPNOTSUPP, as mp_get_stream_raise
+    if not hasattr(stream, "readinto"):
+        raise OSError(95)  # EOPNOTSUPP: not a stream, as mp_get_stream_raise says
+    if pagesize and (not 512 <= pagesize <= 65536 or pagesize & (pagesize - 1)):
+        raise OSError(22)  # EINVAL: Berkeley DB's pages are a power of two, 512 B to 64 KiB
     return _BTree(stream)

@@ -796,13 +796,25 @@ class _Mem:
     def __init__(self, width):
         self._bytes = width // 8
 
+    def __repr__(self):
+        return "<%d-bit memory>" % (8 * self._bytes)
+
+    def _check(self, address):
+        # extmod/machine_mem.c: an int, aligned to the access's width
+        if not isinstance(address, int):
+            raise TypeError("can't convert %s to int" % type(address).__name__)
+        if address & (self._bytes - 1):
+            raise ValueError("address %08x is not aligned to %d bytes" % (address, self._bytes))
+
     def __getitem__(self, address):
+        self._check(address)
         if not _PERIPHERALS <= address < _PERIPHERALS_END:
             return int.from_bytes(_uctypes.bytearray_at(address, self._bytes), "little")
         value = _gpio_read(address & ~3) if _GPIO <= address < _GPIO_END else 0
         return (value >> (address & 3) * 8) & ((1 << 8 * self._bytes) - 1)
 
     def __setitem__(self, address, value):
+        self._check(address)
         if not _PERIPHERALS <= address < _PERIPHERALS_END:
             _uctypes.bytearray_at(address, self._bytes)[:] = (value & ((1 << 8 * self._bytes) - 1)).to_bytes(self._bytes, "little")
         elif self._bytes == 4 and _GPIO <= address < _GPIO_END:
