@@ -130,6 +130,15 @@ def check_sensors(out: str) -> None:
     assert "strip off" in out
 
 
+def check_sound(out: str) -> None:
+    heard = [(float(a), int(b)) for a, b in re.findall(r"level ([0-9.]+) of full scale, pitch about ([0-9]+) Hz", out)]
+    assert [level for level, _ in heard] == [0.21, 0.42], heard  # 0.3 and 0.6 of full scale, over root 2
+    assert abs(heard[0][1] - 440) <= 20 and abs(heard[1][1] - 1000) <= 20, heard  # zero crossings in 64 ms
+    assert "done listening" in out
+    assert "the speaker played 1.0 s, 500 Hz, level 0.26" in out  # 12000 / 32768 / sqrt(2)
+    assert "the speaker's last second: 500 Hz, level 0.06" in out  # a quarter of it
+
+
 def check_deploy(out: str) -> None:
     assert "Wrote /blink.py on the board" in out and "blinked 3 times" in out
     assert "Wrote /main.py on the board" in out and "# main.py: runs at every power-on" in out
@@ -168,6 +177,7 @@ CHECKS = {
     "08-sensors.ipynb": check_sensors,
     "09-deploy-main-py.ipynb": check_deploy,
     "10-logging-and-pandas.ipynb": check_logging,
+    "11-sound-i2s.ipynb": check_sound,
 }
 
 

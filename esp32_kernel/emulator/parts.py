@@ -410,8 +410,8 @@ class I2sSpeaker:
     def describe(self) -> dict:
         last = list(self.recent)[-self.rate:] if self.rate else []
         rms = math.sqrt(sum(v * v for v in last) / len(last)) if last else 0.0
-        crossings = sum(1 for a, b in zip(last, last[1:]) if a < 0 <= b)
-        hz = crossings * self.rate / len(last) if last else 0.0
+        ups = [i for i in range(1, len(last)) if last[i - 1] < 0 <= last[i]]  # upward zero crossings
+        hz = (len(ups) - 1) * self.rate / (ups[-1] - ups[0]) if len(ups) > 1 else 0.0  # whole periods between them
         return {"frames": self.frames, "seconds": self.frames / self.rate if self.rate else 0.0, "rate": self.rate,
                 "bits": self.bits, "channels": self.channels, "rms": round(rms, 4),
                 "peak": round(max((abs(v) for v in last), default=0.0), 4), "hz": round(hz, 1)}  # fmt: skip
