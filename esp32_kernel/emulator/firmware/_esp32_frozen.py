@@ -48,7 +48,7 @@ def _user_has(name):
 
 
 def _import(name, globals=None, locals=None, fromlist=None, level=0):  # None: `import a.b` gives a
-    global _depth
+    global _depth, _user_folder
     # The C import finds a non-extensible built-in (uctypes) before sys.modules: the firmware's
     # modules are returned from here.
     if not level and name[:1] == "u" and name[1:] in U_NAMED and not _user_has(name):
@@ -61,7 +61,6 @@ def _import(name, globals=None, locals=None, fromlist=None, level=0):  # None: `
         return _replacements[name]
     if level or name not in FROZEN or name in sys.modules or (not _depth and _user_has(name)):
         return _c_import(name, globals, locals, fromlist, level)
-    global _user_folder
     outer = _depth == 0
     if outer:
         cwd = _user_folder = os.getcwd()
