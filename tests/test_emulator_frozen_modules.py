@@ -109,6 +109,13 @@ def test_network_has_the_boards_constants_and_ipconfig(fresh):
     fresh.exec("network.ipconfig(dns='8.8.8.8')")
     assert fresh.eval("network.ipconfig('dns')") == "8.8.8.8"
     assert error_of(fresh, "network.ipconfig('nope')") == "ValueError: unexpected key"
+    # LAN, on a board with no Ethernet PHY wired: the checks, then the driver finds no PHY
+    lan = "network.LAN(mdc=machine.Pin(23), mdio=machine.Pin(18), phy_addr={}, phy_type={})"
+    fresh.exec("import machine")
+    assert error_of(fresh, lan.format(32, "network.PHY_LAN8720")) == "ValueError: invalid phy address"
+    assert error_of(fresh, lan.format(0, 99)) == "ValueError: invalid phy type"
+    assert error_of(fresh, "network.LAN(phy_addr=0, phy_type=network.PHY_LAN8720)") == "ValueError: mdc and mdio must be specified"
+    assert error_of(fresh, lan.format(0, "network.PHY_LAN8720")) == "OSError: esp_eth_driver_install failed"
 
 
 # -- services on loopback, reached by the board through the bench's routes

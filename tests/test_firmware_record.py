@@ -34,7 +34,6 @@ EXPLAINED = {
     "ubluetooth": "Bluetooth LE and ESP-NOW are not emulated yet",
     "espnow": "Bluetooth LE and ESP-NOW are not emulated yet",
     # Peripherals with no bench part yet.
-    "network.LAN": "no Ethernet PHY on an ESP32_GENERIC board's bench",
     "network.PPP": "no PPP link on the bench",
     "esp32.ULP": "the ULP co-processor runs its own machine code, which is not emulated",
     # Names the record lists that a v1.24 ESP32 does not have.

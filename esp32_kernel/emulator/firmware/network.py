@@ -300,3 +300,15 @@ class WLAN:
         if key == "pm":
             return 1
         raise ValueError("unknown config param")
+
+
+def __getattr__(name):
+    if name == "__set_name__":  # see _esp32_sys.__getattr__
+        from _esp32_sys import _no_set_name
+
+        return _no_set_name
+    if name == "LAN":  # loaded on first use (a frozen module's way): it costs heap only then
+        import _esp32_lan
+
+        return _esp32_lan.LAN
+    raise AttributeError("'module' object has no attribute '%s'" % name)
