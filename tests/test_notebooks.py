@@ -134,9 +134,18 @@ def check_sound(out: str) -> None:
     heard = [(float(a), int(b)) for a, b in re.findall(r"level ([0-9.]+) of full scale, pitch about ([0-9]+) Hz", out)]
     assert [level for level, _ in heard] == [0.21, 0.42], heard  # 0.3 and 0.6 of full scale, over root 2
     assert abs(heard[0][1] - 440) <= 20 and abs(heard[1][1] - 1000) <= 20, heard  # zero crossings in 64 ms
-    assert "done listening" in out
+    assert "plotted 10 ms of sound" in out and "done listening" in out and "FigureWidget" in out
     assert "the speaker played 1.0 s, 500 Hz, level 0.26" in out  # 12000 / 32768 / sqrt(2)
     assert "the speaker's last second: 500 Hz, level 0.06" in out  # a quarter of it
+
+
+def check_mqtt(out: str) -> None:
+    assert "connected: True" in out and "Mosquitto broker on this computer" in out
+    readings = re.findall(r"the dashboard got ([0-9.]+) on esp32-lab/[0-9a-f]{4}/temperature", out)
+    assert len(readings) == 5, "every reading the board published reached the dashboard"
+    assert "FigureWidget" in out, "the readings were plotted"
+    assert "got on -> LED on" in out and "LED on GPIO 2: 1" in out and "the bench's LED on GPIO 2: lit" in out
+    assert "disconnected" in out and "the dashboard is closed" in out
 
 
 def check_deploy(out: str) -> None:
@@ -178,6 +187,7 @@ CHECKS = {
     "09-deploy-main-py.ipynb": check_deploy,
     "10-logging-and-pandas.ipynb": check_logging,
     "11-sound-i2s.ipynb": check_sound,
+    "12-mqtt.ipynb": check_mqtt,
 }
 
 

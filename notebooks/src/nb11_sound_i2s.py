@@ -66,6 +66,17 @@ CELLS = [
     print("level %.2f of full scale, pitch about %d Hz" % (level, round(pitch, -1)))
     """),
     ("md", """
+    **See the wave.** Plot 160 samples — 10 ms, four and a half periods of 440 Hz:
+    """),
+    ("code", """
+    %plot sample --points 160
+    from nb import emit
+    mic.readinto(buf)
+    for s in struct.unpack("<160h", buf[:320]):
+        emit(sample=s)
+    print("plotted 10 ms of sound")
+    """),
+    ("md", """
     A sine wave at 30 % of full scale has an RMS of 0.3 / √2 ≈ 0.21. Counting zero crossings
     over 64 ms is coarse (±16 Hz): for a better pitch, listen longer or use an FFT.
 
@@ -92,7 +103,6 @@ CELLS = [
     """),
     ("code", """
     %plot level --points 20
-    from nb import emit
     for _ in range(20):
         level, pitch = listen()
         emit(level=level)
