@@ -89,10 +89,6 @@ KNOWN_FAILURES: dict[str, tuple[str, str]] = {
         "emulator",
         "on a deflate_compress board profile only: our compressor reports stream errors differently",
     ),
-    "extmod/machine_uart_tx.py": (
-        "emulator",
-        "UART write+flush is off by ~0.5 ms (the test allows 0.4 ms on an ESP32)",
-    ),
     "extmod/select_poll_fd.py": (
         "unix",
         "a unix-port test (polls 6000 file descriptors); no .exp and CPython cannot run it",

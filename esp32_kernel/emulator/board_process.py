@@ -28,10 +28,10 @@ FIRMWARE_DIR = Path(__file__).parent / "firmware"
 # gc.mem_free() reports half the bytes (firmware/_esp32_gc.py). Byte buffers are not twice as
 # big: a 200 KB bytearray still fails, but one of ~190 KB fits where a board's would not.
 # The firmware modules grew (sockets, vfs, flash, LittleFS, io and select loaded at boot,
-# v1.24's network constants): 296K keeps gc.mem_free() near 100 KB after boot (a board shows
-# ~110 KB), its largest free block ~52 KB of host bytes (a 1000-entry dict, as MicroPython's
-# stress tests make) and a 200 KB bytearray failing.
-HEAP_SIZE = "heapsize=296K"
+# v1.24's network constants): 316K gives gc.mem_free() ~110 KB after boot, as a board shows,
+# a largest free block of ~72 KB of host bytes (MicroPython's stress tests' 1000-entry dicts,
+# twice a board's size here, had no room at 52 KB) and a 200 KB bytearray still failing.
+HEAP_SIZE = "heapsize=316K"
 
 
 def heap_size_option(psram: int) -> str:

@@ -142,17 +142,27 @@ def pump():
 
 def wait(ms):
     """Sleep ms milliseconds, running handlers of events as they come (time.sleep)."""
+    wait_us(int(ms * 1000))
+
+
+def wait_us(us):
+    """wait() to the microsecond: handlers run while whole milliseconds are left; the last
+    one is slept (a poll's timeout has no finer grain). UART flushes and I2S keep the wire's
+    time with it."""
     import time
 
-    if ms <= 0:
+    if us <= 0:
         dispatch()
         return
-    deadline = time.ticks_add(time.ticks_ms(), ms)
+    deadline = time.ticks_add(time.ticks_us(), us)
     while True:
-        left = time.ticks_diff(deadline, time.ticks_ms())
+        left = time.ticks_diff(deadline, time.ticks_us())
         if left <= 0:
             break
-        if _poller.poll(left):
+        if left < 1000:
+            getattr(time, "_builtin", time).sleep_us(left)  # the port's own: no handlers
+            break
+        if _poller.poll(left // 1000):
             dispatch()
     dispatch()
 

@@ -86,9 +86,7 @@ class I2S:
         return time.ticks_diff(time.ticks_us(), self._started) * self._rate // 1_000_000
 
     def _wait_until(self, frame):
-        ms = (frame - self._wire()) * 1000 // self._rate
-        if ms > 0:
-            _esp32_bench.wait(ms + 1)
+        _esp32_bench.wait_us((frame - self._wire()) * 1_000_000 // self._rate + 1)
 
     def readinto(self, buf):
         if self._mode != RX:

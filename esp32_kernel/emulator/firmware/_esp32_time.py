@@ -58,11 +58,7 @@ def sleep_ms(ms):
 
 
 def sleep_us(us):
-    us = int(us)
-    if us >= 1000:
-        _esp32_bench.wait(us // 1000)
-        us %= 1000
-    _builtin.sleep_us(us)
+    _esp32_bench.wait_us(int(us))
 
 # It reads as the built-in module: <module 'time'>, no __file__.
 __name__ = "time"

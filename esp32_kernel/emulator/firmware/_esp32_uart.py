@@ -161,11 +161,10 @@ class UART:
         left = _bench.call("uart_txdone", self._id)
         if left <= 0:
             return True
-        ms = int(left * 1000) + 1
-        if ms > limit_ms:
+        if left * 1000 > limit_ms:
             _bench.wait(limit_ms)
             return False
-        _bench.wait(ms)
+        _bench.wait_us(int(left * 1_000_000) + 1)
         return True
 
     def txdone(self):
