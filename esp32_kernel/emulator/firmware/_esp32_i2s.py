@@ -20,6 +20,9 @@ MONO = 0
 STEREO = 1
 _CHUNK = 512  # bytes a bench request carries: a board's heap has no room for more at once
 _TIMER_KEY = 8  # + the I2S id: one-shot timers for the irq, beside machine.Timer's 0-3
+# The wire's clock: the host's, in ns (ticks wrap within a long stream's life; the board's
+# time.time_ns() follows the RTC, which a user may set while the stream runs)
+_clock_ns = getattr(time, "_builtin", time).time_ns
 
 
 def _pin_id(pin):
@@ -67,7 +70,7 @@ class I2S:
         self._mode, self._bits, self._format, self._rate, self._ibuf = mode, bits, format, rate, ibuf
         self._frame = bits // 8 * (2 if format == STEREO else 1)  # bytes of one frame in a buffer
         self._handler = None
-        self._started = time.ticks_us()
+        self._started = _clock_ns()
         self._position = 0  # frames read (RX) or queued to play (TX), counted from init
         _esp32_bench.send("i2s_config", self._id, self._sd, bits, 2 if format == STEREO else 1, rate)
 
@@ -83,7 +86,7 @@ class I2S:
 
     def _wire(self):
         """Frames the wire has carried since init."""
-        return time.ticks_diff(time.ticks_us(), self._started) * self._rate // 1_000_000
+        return (_clock_ns() - self._started) * self._rate // 1_000_000_000
 
     def _wait_until(self, frame):
         _esp32_bench.wait_us((frame - self._wire()) * 1_000_000 // self._rate + 1)

@@ -47,7 +47,6 @@ class _BTree:
         self._values = {}
         self._cursor = -1
         self._next = 0  # what the next iter() walks (set by keys/values/items)
-        self._mode = _KEYS
         self._start = self._end = None
         self._load()
 
