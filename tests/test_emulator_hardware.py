@@ -292,6 +292,10 @@ def test_wlan_connects_to_a_bench_access_point(board, emulator):
     assert -65 < board.eval("sta.status('rssi')") < -45
     board.exec("sta.connect('LabNet', 'wrong')")
     assert board.eval("[__import__('time').sleep_ms(50) for _ in range(100) if sta.status() == 1001] and sta.status()") == 202
+    # an open network: no password (an empty word on the way to the bench; it once failed there)
+    emulator.add_ap("CafeOpen", "", rssi=-70)
+    board.exec("sta.connect('CafeOpen')")
+    assert board.eval("[__import__('time').sleep_ms(50) for _ in range(100) if sta.status() == 1001] and sta.status()") == 1010
     board.exec("sta.active(False)")
     assert error_of(board, "sta.connect('LabNet', 'secret123')") == "OSError: Wifi Not Started"
 

@@ -35,6 +35,11 @@ IRQ_RISING, IRQ_FALLING = 1, 2
 SOURCE_KINDS = ("constant", "sine", "square", "triangle", "noise", "walk")
 
 
+def unhex(word: str) -> str:
+    """A text word of the board's request (firmware/_esp32_bench.text): hex, "-" when empty."""
+    return "" if word == "-" else bytes.fromhex(word).decode(errors="replace")
+
+
 class BenchError(ValueError):
     """A control command that cannot be done; its text is the reply's error."""
 
@@ -609,8 +614,7 @@ class Bench:
 
     def _board_wifi_connect(self, ssid_hex, password_hex):
         """The outcome of a station's connect: [status, delay_s, ap or None]."""
-        ssid = bytes.fromhex(ssid_hex).decode(errors="replace")
-        password = bytes.fromhex(password_hex).decode(errors="replace")
+        ssid, password = unhex(ssid_hex), unhex(password_hex)
         ap = self.access_points.get(ssid)
         if ap is None:
             return [201, 2.5 + self.rng.random(), None]  # NO_AP_FOUND after a scan's worth
@@ -619,12 +623,12 @@ class Bench:
         return [1010, 0.8 + self.rng.random() * 0.7, ap.describe(self._rssi(ap))]  # GOT_IP
 
     def _board_wifi_rssi(self, ssid_hex):
-        ap = self.access_points.get(bytes.fromhex(ssid_hex).decode(errors="replace"))
+        ap = self.access_points.get(unhex(ssid_hex))
         return None if ap is None else self._rssi(ap)
 
     def _board_route(self, host_hex, port):
         """Where the board's connection to (host, port) goes: [address, port], or None (as asked)."""
-        target = self.routes.get((bytes.fromhex(host_hex).decode(errors="replace"), int(port)))
+        target = self.routes.get((unhex(host_hex), int(port)))
         return list(target) if target else None
 
     def _board_i2s_config(self, i2s_id, sd, bits, channels, rate):

@@ -30,7 +30,7 @@ from typing import TYPE_CHECKING
 
 from ..chip import board_profile
 from . import board_folder, esp32_texts, flash_boot, storage
-from .bench import Bench, BenchError
+from .bench import Bench, BenchError, unhex
 from .console_shaper import ConsoleShaper, ReplMode
 from .rfc2217_link import Rfc2217Client, auto_reset_pins
 from .rom_bootloader import RomBootloader
@@ -775,20 +775,20 @@ class Supervisor:
     # -- flash: NVS, the flash image, the partition table (storage.py)
 
     def _chip_nvs_open(self, ns_hex: str) -> int:
-        return self.nvs.open(_unhex(ns_hex))
+        return self.nvs.open(unhex(ns_hex))
 
     def _chip_nvs_set(self, ns_hex: str, key_hex: str, kind: str, value: str) -> int:
         if kind == "i32":
             value = int(value)
         elif value == "-":
             value = ""
-        return self.nvs.set(_unhex(ns_hex), _unhex(key_hex), kind, value)
+        return self.nvs.set(unhex(ns_hex), unhex(key_hex), kind, value)
 
     def _chip_nvs_get(self, ns_hex: str, key_hex: str, kind: str) -> list:
-        return self.nvs.get(_unhex(ns_hex), _unhex(key_hex), kind)
+        return self.nvs.get(unhex(ns_hex), unhex(key_hex), kind)
 
     def _chip_nvs_erase(self, ns_hex: str, key_hex: str) -> int:
-        return self.nvs.erase(_unhex(ns_hex), _unhex(key_hex))
+        return self.nvs.erase(unhex(ns_hex), unhex(key_hex))
 
     # (the board reads and writes the flash image itself: firmware/_esp32_flash.py)
     def _chip_flash_size(self) -> int:
@@ -902,7 +902,7 @@ class Supervisor:
             self._webrepl_listener = listener
             self._webrepl_board_port = board_port
             self._loop.create_task(self._serve_webrepl(listener))
-        self._webrepl_password = _unhex(password_hex).encode()
+        self._webrepl_password = unhex(password_hex).encode()
         self._publish({"event": "webrepl", "url": self._webrepl_url()})
         return None
 
@@ -1058,8 +1058,6 @@ class Supervisor:
         return [name.removeprefix("_control_") for name in dir(self.bench) if name.startswith("_control_")]
 
 
-def _unhex(text: str) -> str:
-    return "" if text == "-" else bytes.fromhex(text).decode(errors="replace")
 
 
 class _ClientProtocol(asyncio.Protocol):

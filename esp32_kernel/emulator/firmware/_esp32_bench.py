@@ -49,6 +49,11 @@ class BenchError(Exception):
     pass
 
 
+def text(value):
+    """A str or bytes as one word of a request: its hex, "-" when empty (bench.unhex decodes it)."""
+    return (value.encode() if isinstance(value, str) else bytes(value)).hex() or "-"
+
+
 def call(*args):
     """Ask the bench; returns its answer (JSON-decoded)."""
     global _seq

@@ -53,7 +53,7 @@ def _resolve(host, port, family=0, type=0, proto=0, flags=0):
         port = int(port)  # a board takes the port as a str too ("80")
     if host == "":
         host = "0.0.0.0"
-    routed = _esp32_bench.call("route", (host.encode() if isinstance(host, str) else host).hex(), port)
+    routed = _esp32_bench.call("route", _esp32_bench.text(host), port)
     if routed:  # the bench sends this name and port elsewhere (`route` on the control channel)
         host, port = routed
     try:

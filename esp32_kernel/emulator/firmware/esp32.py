@@ -52,10 +52,6 @@ def _check_esp_err(code):
         raise OSError(errno, name if name else "ESP_ERR_0x%X" % code)
 
 
-def _hex(text):
-    return (text.encode() if isinstance(text, str) else bytes(text)).hex() or "-"
-
-
 def _str_arg(value):
     if not isinstance(value, str):
         raise TypeError("can't convert %s to str" % type(value).__name__)
@@ -163,8 +159,8 @@ def idf_heap_info(capabilities):
 class NVS:
     def __init__(self, namespace):
         namespace = _str_arg(namespace)
-        _check_esp_err(_bench.call("nvs_open", _hex(namespace)))
-        self._ns = _hex(namespace)
+        _check_esp_err(_bench.call("nvs_open", _bench.text(namespace)))
+        self._ns = _bench.text(namespace)
 
     def __repr__(self):
         return "<NVS namespace>"
@@ -173,20 +169,20 @@ class NVS:
         value = int(value)
         if not -0x80000000 <= value <= 0x7FFFFFFF:
             value = ((value + 0x80000000) & 0xFFFFFFFF) - 0x80000000  # mp_obj_get_int to int32_t
-        _check_esp_err(_bench.call("nvs_set", self._ns, _hex(_str_arg(key)), "i32", value))
+        _check_esp_err(_bench.call("nvs_set", self._ns, _bench.text(_str_arg(key)), "i32", value))
 
     def get_i32(self, key):
-        answer = _bench.call("nvs_get", self._ns, _hex(_str_arg(key)), "i32")
+        answer = _bench.call("nvs_get", self._ns, _bench.text(_str_arg(key)), "i32")
         _check_esp_err(answer[0])
         return answer[1]
 
     def set_blob(self, key, value):
         data = bytes(memoryview(value))
-        _check_esp_err(_bench.call("nvs_set", self._ns, _hex(_str_arg(key)), "blob", data.hex() or "-"))
+        _check_esp_err(_bench.call("nvs_set", self._ns, _bench.text(_str_arg(key)), "blob", data.hex() or "-"))
 
     def get_blob(self, key, value):
         buf = memoryview(value)
-        answer = _bench.call("nvs_get", self._ns, _hex(_str_arg(key)), "blob")
+        answer = _bench.call("nvs_get", self._ns, _bench.text(_str_arg(key)), "blob")
         _check_esp_err(answer[0])
         data = bytes.fromhex(answer[1])
         if len(data) > len(buf):
@@ -195,7 +191,7 @@ class NVS:
         return len(data)
 
     def erase_key(self, key):
-        _check_esp_err(_bench.call("nvs_erase", self._ns, _hex(_str_arg(key))))
+        _check_esp_err(_bench.call("nvs_erase", self._ns, _bench.text(_str_arg(key))))
 
     def commit(self):
         _check_esp_err(0)  # each write is already on flash, as ESP-IDF's nvs_commit finds it

@@ -108,10 +108,6 @@ def ipconfig(*args, **kwargs):
             raise ValueError("unexpected key")
 
 
-def _hex(text):
-    return (text.encode() if isinstance(text, str) else bytes(text)).hex() or "-"
-
-
 class WLAN:
     IF_STA = STA_IF
     IF_AP = AP_IF
@@ -186,7 +182,7 @@ class WLAN:
         if ssid is None:
             ssid = self._ssid or ""
         self._ssid = ssid
-        self._outcome = _esp32_bench.call("wifi_connect", _hex(ssid), _hex(key or ""))
+        self._outcome = _esp32_bench.call("wifi_connect", _esp32_bench.text(ssid), _esp32_bench.text(key or ""))
         self._started = time.ticks_ms()
 
     def disconnect(self):
@@ -208,7 +204,7 @@ class WLAN:
             self._require(STA_IF)
             if self._state() != STAT_GOT_IP:
                 raise OSError("Wifi Not Connected")
-            rssi = _esp32_bench.call("wifi_rssi", _hex(self._ssid))
+            rssi = _esp32_bench.call("wifi_rssi", _esp32_bench.text(self._ssid))
             if rssi is None:
                 raise OSError("Wifi Not Connected")
             return rssi

@@ -14,10 +14,6 @@ import _esp32_bench
 _started = False
 
 
-def _hex(text):
-    return text.encode().hex() or "-"
-
-
 def stop():
     global _started
     if _started:
@@ -41,7 +37,7 @@ def start(port=8266, password=None):
         mode = "manual override"
     if len(password) > 9:  # _webrepl.password(): the C buffer holds 9 characters
         raise ValueError
-    error = _esp32_bench.call("webrepl_start", int(port), _hex(password))
+    error = _esp32_bench.call("webrepl_start", int(port), _esp32_bench.text(password))
     if error:
         raise OSError(error)
     _started = True
