@@ -49,6 +49,9 @@ class BenchError(Exception):
     pass
 
 
+CHUNK = 512  # bytes of data a request carries at most: a board's heap has no room for long lines
+
+
 def text(value):
     """A str or bytes as one word of a request: its hex, "-" when empty (bench.unhex decodes it)."""
     return (value.encode() if isinstance(value, str) else bytes(value)).hex() or "-"

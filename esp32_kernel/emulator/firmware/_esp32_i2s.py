@@ -13,22 +13,16 @@ import time
 
 import _esp32_bench
 import _esp32_errno
+from machine import _pin_id
 
 RX = 1
 TX = 2
 MONO = 0
 STEREO = 1
-_CHUNK = 512  # bytes a bench request carries: a board's heap has no room for more at once
 _TIMER_KEY = 8  # + the I2S id: one-shot timers for the irq, beside machine.Timer's 0-3
 # The wire's clock: the host's, in ns (ticks wrap within a long stream's life; the board's
 # time.time_ns() follows the RTC, which a user may set while the stream runs)
 _clock_ns = getattr(time, "_builtin", time).time_ns
-
-
-def _pin_id(pin):
-    import machine
-
-    return machine._pin_id(pin)
 
 
 class I2S:
@@ -104,8 +98,8 @@ class I2S:
         self._position = max(self._position, lost)  # frames that overflowed ibuf are gone
         first = self._position
         self._position += count
-        for start in range(0, len(view), _CHUNK):  # (fetched first: the wait takes in its time)
-            n = min(_CHUNK, len(view) - start) // self._frame
+        for start in range(0, len(view), _esp32_bench.CHUNK):  # (fetched first: the wait takes in its time)
+            n = min(_esp32_bench.CHUNK, len(view) - start) // self._frame
             data = _esp32_bench.call("i2s_rx", self._id, first + start // self._frame, n)
             view[start : start + n * self._frame] = bytes.fromhex(data)
         if self._handler is None:
@@ -120,8 +114,8 @@ class I2S:
         if not len(view):
             return 0
         self._position = max(self._position, self._wire())  # an empty queue played silence
-        for start in range(0, len(view), _CHUNK):  # (sent first: the wait takes in its time)
-            _esp32_bench.send("i2s_tx", self._id, bytes(view[start : start + _CHUNK]).hex())
+        for start in range(0, len(view), _esp32_bench.CHUNK):  # (sent first: the wait takes in its time)
+            _esp32_bench.send("i2s_tx", self._id, bytes(view[start : start + _esp32_bench.CHUNK]).hex())
         if self._handler is None:  # until it fits behind what is still to play
             self._wait_until(self._position + (len(view) - self._ibuf) // self._frame)
         self._position += len(view) // self._frame

@@ -5,6 +5,7 @@ on such a board. The bench has no Ethernet part."""
 
 import time
 
+import machine
 import network
 
 _MDIO_PHYS = (
@@ -15,8 +16,6 @@ _SPI_PHYS = (network.PHY_KSZ8851SNL, network.PHY_DM9051, network.PHY_W5500)
 
 
 def _pin_id(pin):
-    import machine
-
     return -1 if pin is None else machine._pin_id(pin)
 
 
@@ -33,8 +32,6 @@ class LAN:
         if phy_type not in _MDIO_PHYS + _SPI_PHYS:
             raise ValueError("invalid phy type")
         if power >= 0:  # switched on before the PHY's reset, and given time to settle
-            import machine
-
             machine.Pin(power, machine.Pin.OUT, value=1)
             time.sleep_ms(100)
         if phy_type in _MDIO_PHYS and (mdc < 0 or mdio < 0):

@@ -14,7 +14,6 @@ _DEFAULT_PINS = {1: (14, 13, 12), 2: (18, 23, 19)}  # (sck, mosi, miso): the IO_
 _FIRST_NON_OUTPUT = 34
 _APB = 80_000_000
 _MISSING = object()
-_CHUNK = 512  # bytes a bench request carries
 
 
 def _pin_id(pin):
@@ -45,8 +44,8 @@ def _transfer(sck, mosi, miso, firstbit, data, hz):
     started = _clock.ticks_us()
     got = bytearray()
     view = memoryview(data)
-    for at in range(0, len(view), _CHUNK):  # a board's heap has no room for a long request at once
-        part = bytes(view[at : at + _CHUNK]).hex()
+    for at in range(0, len(view), _bench.CHUNK):
+        part = bytes(view[at : at + _bench.CHUNK]).hex()
         got += bytes.fromhex(_bench.call("spi", sck, mosi, miso, 1 if firstbit == LSB else 0, part))
     left = len(data) * 8_000_000 // hz - _clock.ticks_diff(_clock.ticks_us(), started)
     if left > 0:
