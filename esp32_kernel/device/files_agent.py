@@ -26,9 +26,6 @@ def _setup():
     E = b"\x10"
     C = 128
 
-    class Abort(Exception):
-        pass
-
     def take(n):
         b = rd.read(n)
         while len(b) < n:
@@ -55,7 +52,8 @@ def _setup():
                 b = b[:-1]
             if E in b:
                 if E + b"9" in b:
-                    raise Abort
+                    # the host's abort: a stop, as a Ctrl-C is
+                    raise KeyboardInterrupt
                 b = b.replace(E + b"2", b"\x03").replace(E + b"1", E)
             return b
 
@@ -88,6 +86,18 @@ def _setup():
         except OSError:
             pass
 
+    # Close and remove the temporary file, whatever stop presses land meanwhile (a stop
+    # sends Ctrl-C twice, a reconnect more): each one that lands starts it again.
+    def clean(f, t):
+        try:
+            try:
+                f.close()
+            except OSError:
+                pass
+            gone(t)
+        except:
+            clean(f, t)
+
     # Rename within one folder, by names relative to it: the unix port's VfsPosix (the
     # emulator) fails a rename whose two paths are both absolute. A FAT file system does
     # not rename over a file: remove it first there.
@@ -109,9 +119,8 @@ def _setup():
             wr(b"=")
             return -1
         t = p + ".part~"
-        f = open(t, "wb")
         src = Src(n)
-        err = None
+        f = open(t, "wb")
         try:
             wr(b"\x06")
             if wbits:
@@ -119,6 +128,7 @@ def _setup():
             else:
                 data = src
             b = bytearray(512)
+            err = None
             while True:
                 k = data.readinto(b)
                 if not k:
@@ -133,28 +143,18 @@ def _setup():
                 try:
                     while src.n:
                         src.chunk()
-                except Abort:
-                    pass
-            f.close()
-        except BaseException as e:
-            # A stop sends Ctrl-C twice: the second may land while we clean up, so finish it.
-            while True:
-                try:
-                    f.close()
-                    gone(t)
-                    break
                 except KeyboardInterrupt:
                     pass
-            if isinstance(e, Abort):
-                raise KeyboardInterrupt("transfer stopped; " + p + " was not changed")
+                raise err
+            f.close()
+            got = digest(t)
+            if got[0] != sha:
+                raise ValueError("hash mismatch after writing (%d bytes); %s was not changed" % (got[1], p))
+        except:
+            # bare, as in clean(): testing the exception's type is a check where a second
+            # Ctrl-C could land and escape with the temporary file left behind
+            clean(f, t)
             raise
-        if err:
-            gone(t)
-            raise err
-        got = digest(t)
-        if got[0] != sha:
-            gone(t)
-            raise ValueError("hash mismatch after writing (%d bytes); %s was not changed" % (got[1], p))
         move(t, p)
         return got[1]
 
