@@ -29,7 +29,7 @@ from .completion import DeviceCompleter
 from .config import ConfigError, resolve_target
 from .errors import CellError, board_problem, device_exception
 from .history_writes import write_history_when_idle
-from .host import HostBoard
+from .host import HostBench, HostBoard
 from .lab import LabComm
 from .live.frames import Frame, OutputDemux, result_text
 from .link.webrepl_link import Secret
@@ -143,6 +143,7 @@ class ESP32Kernel(IPythonKernel):
 
         register(shell, self)
         shell.user_ns["board"] = HostBoard(self)
+        shell.user_ns["bench"] = HostBench(self)
         self.lab = LabComm.attach(self)  # the lab extension's comm target
         self._connected = threading.Event()
         self.password_wanted: str | None = None  # a configured WebREPL URL still waiting for its password

@@ -6,6 +6,7 @@ from __future__ import annotations
 import functools
 import logging
 import os
+import tempfile
 import threading
 from collections.abc import Callable
 
@@ -21,6 +22,7 @@ log = logging.getLogger(__name__)
 RECONNECT_INTERVAL = 0.5
 KERNEL_HELPERS = source("kernel_helpers.py")
 DEFAULT_NAME = "default"  # how %%on names the board unnamed cells run on
+FRESH_BOARD_ENV = "ESP32_KERNEL_FRESH_BOARD"  # "1": the emulated board starts blank in each kernel
 PASSWORD_ENV = "ESP32_KERNEL_WEBREPL_PASSWORD"  # a WebREPL password the kernel need not ask for
 
 
@@ -39,6 +41,7 @@ class BoardSession:
     def __init__(self, on_unsolicited: Callable[[str | None, bytes], None] | None = None) -> None:
         self.board: Board | None = None
         self.emulator = None  # an emulator.EmulatorProcess when we run one
+        self._fresh_board: tempfile.TemporaryDirectory | None = None  # FRESH_BOARD_ENV's folder
         self.description = "no board"
         self.notices: list[str] = []
         self.on_unsolicited = on_unsolicited
@@ -156,7 +159,7 @@ class BoardSession:
             self._replace(None)
             self._stop_emulator()
             try:
-                self.emulator = launch(baud=baud)
+                self.emulator = launch(baud=baud, board_dir=self._emulated_board_dir())
             except EmulatorError as e:
                 raise BoardError(f"the emulated ESP32 did not start: {e}", "NoEmulator") from None
         message = self.connect(self.emulator.url, baud or DEFAULT_BAUD, hard_reset=self.emulator.hard_reset, announce=announce)
@@ -164,6 +167,15 @@ class BoardSession:
             core = " on its portable core (see the README's Emulator cores)" if self.emulator.core == "portable" else ""
             return f"{why[0].upper()}{why[1:]} — using the emulated ESP32 at {self.emulator.url}{core} (%connect PORT for a real board)."
         return message
+
+    def _emulated_board_dir(self) -> str | None:
+        """None: the default board, whose flash lasts from kernel to kernel. With FRESH_BOARD_ENV
+        (a grader runs each submission against a blank board) a folder of this kernel's own."""
+        if os.environ.get(FRESH_BOARD_ENV) != "1":
+            return None
+        if self._fresh_board is None:  # kept while the kernel lives: a restarted emulator keeps its flash
+            self._fresh_board = tempfile.TemporaryDirectory(prefix="esp32-board-")
+        return self._fresh_board.name
 
     def disconnect(self, name: str | None = None) -> str:
         if name is not None:

@@ -143,6 +143,30 @@ def _reverse_bits(data: bytes) -> bytes:
     return bytes(int(f"{b:08b}"[::-1], 2) for b in data)
 
 
+class Recording:
+    """Events of the board's pins since record_start, as (time, pin, values…) rows."""
+
+    LIMIT = 200_000  # rows: a 1 kHz square wave for 100 s; more is cut off, and says so
+
+    def __init__(self, start: float, levels: dict[int, int]):
+        self.start = round(start, 6)  # as each row's time: one at the start is not after it
+        self.levels = levels  # each pin's level at the start
+        self.rows: dict[str, list] = {"changes": [], "pwm": [], "adc_reads": []}
+        self.size = 0
+        self.truncated = False
+
+    def add(self, kind: str, t: float, *values) -> None:
+        if self.size >= self.LIMIT:
+            self.truncated = True
+            return
+        self.size += 1
+        self.rows[kind].append([round(t, 6), *values])
+
+    def as_dict(self, now: float) -> dict:
+        return {"start": self.start, "end": now, "levels": {str(p): v for p, v in self.levels.items()},
+                "truncated": self.truncated, **self.rows}  # fmt: skip
+
+
 class Bench:
     def __init__(
         self,
@@ -190,6 +214,7 @@ class Bench:
         self._line_busy: dict[int, float] = {}  # RX pin -> when bytes sent into it from outside have all arrived
         self.spi_replies: dict[int, bytearray] = {}  # SCK pin -> bytes a scripted SPI device shifts out next
         self.spi_sent: dict[int, bytearray] = {}  # SCK pin -> what the board clocked out (spi_sent drains it)
+        self.recording: Recording | None = None  # what the board did to its pins, for grading (record_start)
 
     # -- resolving the world into levels and voltages
 
@@ -277,6 +302,8 @@ class Bench:
             self._levels[pin] = new
             if old is None:
                 continue
+            if self.recording is not None:
+                self.recording.add("changes", now, pin, new)
             self.on_event({"event": "pin", "pin": pin, "level": new, "t": round(now, 6)})
             chip = self.chip.get(pin)
             if chip is not None and chip.irq and ((new and chip.irq & IRQ_RISING) or (not new and chip.irq & IRQ_FALLING)):
@@ -393,8 +420,12 @@ class Bench:
     def _board_pin_wake(self, pin, level):
         return None
 
-    def _board_volts(self, pin):
-        return round(self.volts(int(pin)), 6)
+    def _board_volts(self, pin):  # an ADC read
+        pin = int(pin)
+        volts = self.volts(pin)
+        if self.recording is not None:
+            self.recording.add("adc_reads", self.clock(), pin, round(volts, 4))
+        return round(volts, 6)
 
     def _board_adc_attach(self, pin):
         return None
@@ -410,12 +441,16 @@ class Bench:
         pin = int(pin)
         chip = self._chip(pin)
         chip.pwm = (int(freq), int(duty_u16))
+        if self.recording is not None:
+            self.recording.add("pwm", self.clock(), pin, *chip.pwm)
         self.on_event({"event": "pwm", "pin": pin, "freq": chip.pwm[0], "duty_u16": chip.pwm[1]})
         self._changed(self._dependents(pin))
 
     def _board_pwm_off(self, pin):
         pin = int(pin)
         self._chip(pin).pwm = None
+        if self.recording is not None:
+            self.recording.add("pwm", self.clock(), pin, 0, 0)
         self.on_event({"event": "pwm", "pin": pin, "freq": 0, "duty_u16": 0})
         self._changed(self._dependents(pin))
 
@@ -698,6 +733,27 @@ class Bench:
 
     def _control_pins(self):
         return {"pins": {str(p): self.level(p) for p in PIN_IDS}}
+
+    def _control_record_start(self):
+        """record_start: record from now on every pin change, PWM setting and ADC read of the
+        board, with the time of each (what a grader checks: esp32_kernel/pin_record.py)."""
+        now = self.clock()
+        self.recording = Recording(now, {pin: self.level(pin, now) for pin in PIN_IDS})
+        for pin, chip in self.chip.items():
+            if chip.pwm is not None:
+                self.recording.add("pwm", now, pin, *chip.pwm)
+        return {"start": now}
+
+    def _control_record(self, then="go_on"):
+        """record [stop]: what was recorded since record_start (and, with stop, no more)."""
+        recording = self.recording
+        if recording is None:
+            raise BenchError("nothing is being recorded: record_start first")
+        if then == "stop":
+            self.recording = None
+        elif then != "go_on":
+            raise BenchError(f"record: unknown {then!r} (record, or record stop)")
+        return recording.as_dict(self.clock())
 
     def _control_set_source(self, pin, kind, *params):
         """set_source PIN KIND [OFFSET [AMPLITUDE [FREQ]]] (volts, volts, Hz); KIND none removes it."""

@@ -12,6 +12,7 @@ import threading
 import time
 from pathlib import Path
 
+from ..pin_record import Recorder
 from .board_folder import default_board_dir
 from .control import ControlChannel
 
@@ -205,6 +206,11 @@ class EmulatorProcess:
 
     def add_ap(self, ssid: str, password: str = "", rssi: int = -60, channel: int = 6) -> dict:
         return self.bench("add_ap", ssid, password or "-", rssi, channel)
+
+    def record(self) -> Recorder:
+        """Record from now on what the board does to its pins: every change, PWM setting and
+        ADC read, with its time. .now() or .stop() gives a Trace to check (pin_record.py)."""
+        return Recorder(self)
 
     def events(self, timeout: float | None = None):
         """Iterate over the bench's event stream (dicts) until the emulator stops or timeout passes quietly."""
