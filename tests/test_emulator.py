@@ -448,3 +448,32 @@ def _alive(pid: int) -> bool:
     # a zombie (exited, not yet reaped by its parent) counts as gone
     with open(f"/proc/{pid}/stat") as stat:
         return stat.read().split(")")[-1].split()[0] != "Z"
+
+
+OTHER_USER_CLIENT = """
+import socket, sys
+for port, hello in ((int(sys.argv[1]), b"\\r\\x03\\x01"), (int(sys.argv[2]), b"status\\n")):
+    s = socket.create_connection(("127.0.0.1", port), timeout=5)
+    s.sendall(hello)
+    said = b""
+    while chunk := s.recv(1000):
+        said += chunk
+    print(said.decode().strip())
+"""
+
+
+@pytest.mark.skipif(getattr(os, "getuid", lambda: 1)() != 0 or not Path("/usr/bin/python3").exists(),
+                    reason="connecting as another user needs root (and a Python that user may run)")  # fmt: skip
+def test_another_user_of_the_computer_cannot_take_the_board_or_its_bench(emulator):
+    # On a JupyterHub of local users every student's board listens on the same loopback.
+    port = int(emulator.url.rsplit(":", 1)[1])
+    control_port = int(emulator.control_address.rsplit(":", 1)[1])
+    nobody = subprocess.run(["/usr/bin/python3", "-c", OTHER_USER_CLIENT, str(port), str(control_port)], user=65534,
+                            group=65534, capture_output=True, text=True, timeout=30)  # fmt: skip
+    board_said, bench_said = nobody.stdout.splitlines()
+    assert "this emulated ESP32 belongs to another user of this computer" in board_said
+    assert "raw REPL" not in board_said
+    assert '"ok": false' in bench_said and "belongs to another user" in bench_said
+    with serial.serial_for_url(emulator.url, timeout=HANG_GUARD_S) as port_of_ours:  # its own user still can
+        port_of_ours.write(b"\r\x03\x01")
+        assert port_of_ours.read_until(RAW_BANNER).endswith(RAW_BANNER)

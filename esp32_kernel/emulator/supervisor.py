@@ -29,7 +29,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ..chip import board_profile
-from . import board_folder, esp32_texts, flash_boot, storage
+from . import board_folder, esp32_texts, flash_boot, peers, storage
 from .bench import Bench, BenchError, unhex
 from .console_shaper import ConsoleShaper, ReplMode
 from .rfc2217_link import Rfc2217Client, auto_reset_pins
@@ -66,6 +66,16 @@ _BOOT_RETRY_S = 1.0  # a chip with no valid firmware resets about this often (it
 
 def _described(board) -> str:
     return f"pid {board.pid}" if board.pid is not None else "the portable core"
+
+
+def _refused(transport) -> str | None:
+    """Why the program at the other end may not have this board (peers.py), or None."""
+    return peers.refused(transport.get_extra_info("sockname"), transport.get_extra_info("peername"))
+
+
+async def _drain_until_closed(reader: asyncio.StreamReader) -> None:
+    while await reader.read(4096):
+        pass
 
 
 def busy_message(peer: str) -> bytes:
@@ -840,6 +850,10 @@ class Supervisor:
     # -- the client link: TCP, and a pty when asked
 
     def _client_connected(self, client: "_ClientProtocol") -> bool:
+        why = _refused(client.transport)
+        if why:
+            client.refuse(f"esp32-kernel emulator: {why}\r\n".encode())
+            return False
         if self._client is not None:
             client.refuse(busy_message(self._client.peer))
             return False
@@ -1011,6 +1025,16 @@ class Supervisor:
             "drop_client": lambda: {"ok": True, "dropped": self.drop_client()},
             "download": lambda: {"ok": True, "download": self.enter_download_mode()},
         }
+        why = _refused(writer)
+        if why:  # said, then half-closed: closing with the client's bytes unread would lose it
+            writer.write((json.dumps({"ok": False, "error": why}) + "\n").encode())
+            writer.write_eof()
+            try:
+                await asyncio.wait_for(_drain_until_closed(reader), _REFUSED_LINGER_S)
+            except asyncio.TimeoutError:
+                pass
+            writer.close()
+            return
         try:
             while line := await reader.readline():
                 words = line.decode(errors="replace").split()
