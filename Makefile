@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed-stamp
 # The lab extension is built by `pip install -e .` (jlpm, Node.js): rebuild when it changes.
 LABEXTENSION := labextension/package.json labextension/yarn.lock $(wildcard labextension/src/*.ts labextension/style/*)
 
-.PHONY: lab test bench install clean node chromium mosquitto
+.PHONY: lab test bench install clean node chromium mosquitto proxy
 
 # What a machine may lack: installed with Debian's packages where apt-get and root are at
 # hand, else `make` says what to install and (for Node.js, which the install needs) stops.
@@ -31,6 +31,11 @@ mosquitto:
 	  if [ "$(CAN_APT)" = yes ]; then apt-get update && apt-get install -y mosquitto; \
 	  else echo "esp32-kernel: no Mosquitto here, so the MQTT tests will skip — install mosquitto to run them." >&2; fi; }
 
+# JupyterHub's proxy, from npm into the venv (tests/test_jupyterhub.py runs a real hub).
+PROXY := $(VENV)/node_modules/.bin/configurable-http-proxy
+proxy: install
+	@[ -x $(PROXY) ] || command -v configurable-http-proxy >/dev/null || npm install --silent --no-fund --no-audit --prefix $(VENV) configurable-http-proxy@5
+
 $(STAMP): pyproject.toml $(LABEXTENSION) | node
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
@@ -53,7 +58,7 @@ PORTABLE_SUITES ?= $(addprefix tests/,test_emulator.py test_emulator_console.py 
 	test_board_flash_fs.py test_mpremote_client.py test_thonny_client.py)
 
 ## make test: every test, real parts (kernel, emulator, mpremote, JupyterLab in Chromium)
-test: install chromium mosquitto
+test: install chromium mosquitto proxy
 	$(PY) -m pytest $(PYTEST_ARGS)
 	ESP32_KERNEL_EMULATOR_CORE=portable $(PY) -m pytest $(PORTABLE_SUITES)
 
