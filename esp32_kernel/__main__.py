@@ -1,4 +1,4 @@
-"""python -m esp32_kernel [install [--user|--sys-prefix|--prefix P] | emulator ... | -f CONNECTION_FILE]"""
+"""python -m esp32_kernel [install [--user|--sys-prefix|--prefix P] | emulator ... | serve-boards ... | -f CONNECTION_FILE]"""
 
 from __future__ import annotations
 
@@ -15,6 +15,10 @@ def main(argv: list[str] | None = None) -> None:
         from .emulator import main as emulator
 
         raise SystemExit(emulator(args[1:]))
+    elif args[:1] == ["serve-boards"]:
+        from .serve_boards import main as serve_boards
+
+        raise SystemExit(serve_boards(args[1:]))
     else:
         from .kernel import main as kernel
 

@@ -169,10 +169,10 @@ def test_a_board_that_ignores_ctrl_c_without_a_reset_line_frees_its_port(emulato
 
 
 def test_a_board_served_over_rfc2217(tmp_path):
-    from rfc2217_bridge import Rfc2217Bridge
+    from esp32_kernel.serve_boards import BoardServer
 
     with launch(board_dir=tmp_path / "board") as emulator:
-        bridge = Rfc2217Bridge(emulator.url)
+        bridge = BoardServer(emulator.url).start()
         try:
             board = Board(bridge.url)
             board.connect()

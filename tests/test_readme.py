@@ -105,10 +105,10 @@ def test_the_mip_example_installs(kc, tmp_path):
 
 
 def test_the_several_boards_examples_run(kc, tmp_path):
-    from rfc2217_bridge import Rfc2217Bridge
+    from esp32_kernel.serve_boards import BoardServer
 
     with launch(tmp_path / "usb", pty=True) as usb, launch(tmp_path / "lab") as lab:
-        bridge = Rfc2217Bridge(lab.url)
+        bridge = BoardServer(lab.url).start()
         try:
             connect = readme_block("%connect --name bench1").replace("/dev/ttyUSB0", usb.pty_path)
             run = run_cell(kc, connect.replace("rfc2217://lab-server:4001", bridge.url))
@@ -120,7 +120,7 @@ def test_the_several_boards_examples_run(kc, tmp_path):
             run_cell(kc, "%disconnect --name bench1\n%disconnect --name bench2")
         finally:
             bridge.close()
-        bridge = Rfc2217Bridge(lab.url)
+        bridge = BoardServer(lab.url).start()
         try:
             run = run_cell(kc, readme_block("%connect rfc2217://lab-server").replace("rfc2217://lab-server:4001", bridge.url))
             assert run.status == "ok" and bridge.url in run.stdout, run.stdout
