@@ -40,6 +40,11 @@ $(STAMP): pyproject.toml $(LABEXTENSION) | node
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -e ".[lab,test]"
+	# nbgrader grades from the command line (tests/test_grading.py); its JupyterLab parts stay
+	# out of the course's JupyterLab (a teacher enables them: see the README's Grading).
+	$(VENV)/bin/jupyter labextension disable --level=sys_prefix @jupyter/nbgrader >/dev/null
+	for part in formgrader validate_assignment assignment_list course_list; do \
+	  $(VENV)/bin/jupyter server extension disable --sys-prefix nbgrader.server_extensions.$$part >/dev/null 2>&1; done
 	# The lab extension as `jupyter labextension develop` links it: `jlpm build` in labextension/ shows at once.
 	rm -rf $(VENV)/share/jupyter/labextensions/esp32-kernel
 	ln -s $(CURDIR)/esp32_kernel/labextension $(VENV)/share/jupyter/labextensions/esp32-kernel

@@ -71,3 +71,15 @@ def test_a_hidden_test_cell_grades_the_code_through_the_kernel(kc):
     assert board_failed.error["evalue"] == "NameError: name 'blink_at' isn't defined"
     shown = "\n".join(board_failed.error["traceback"])  # the cell's line, not the kernel's own code
     assert "blink_at" in shown and "board.py" not in shown and "session.py" not in shown, shown
+
+
+def test_bench_in_a_host_cell_says_when_the_board_is_not_the_kernels_emulator(kc, emulator):
+    # a board the kernel did not start (here an emulator of the test's, reached as any board is)
+    assert run_cell(kc, f"%connect {emulator.url}").status == "ok"
+    try:
+        failed = run_cell(kc, "%%host\nbench.press(0)")
+        assert failed.error["ename"] == "NoBench"
+        assert "the bench is the emulated board's, and this kernel is on a real board" in failed.error["evalue"]
+    finally:
+        assert run_cell(kc, "%connect emulator").status == "ok"
+    assert run_cell(kc, "%%host\nprint(bench)").stdout.startswith("<bench of the emulated board at socket://")
