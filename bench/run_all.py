@@ -21,6 +21,7 @@ SCRIPTS = [
     ("emulator: memory, idle CPU, bench round trip (issue 3)", "bench_emulator.py", []),
     ("emulator cores: native and portable side by side (issue 12)", "bench_cores.py", []),
     ("a class: 30 kernels streaming at once", "bench_load.py", []),
+    ("a class on JupyterHub: 30 students starting at once (issue 17)", "bench_hub.py", []),
     ("WebREPL: cells over ws:// beside socket://", "bench_webrepl.py", []),
     ("flashing: esptool on the emulated ROM bootloader", "bench_flash.py", []),
 ]
