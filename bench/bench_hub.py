@@ -23,6 +23,7 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent / "tests"))
+from bench_emulator import _rss_kb  # noqa: E402
 from bench_load import _tree  # noqa: E402
 from hub_harness import Hub, KernelThroughHub  # noqa: E402
 
@@ -38,18 +39,6 @@ def lab_cells(n: int) -> list[str]:
 
 def p95(values: list[float]) -> float:
     return statistics.quantiles(values, n=20)[-1] if len(values) > 1 else values[0]
-
-
-def rss_mb(pids: list[int]) -> float:
-    total = 0
-    for pid in pids:
-        try:
-            for line in open(f"/proc/{pid}/status"):
-                if line.startswith("VmRSS:"):
-                    total += int(line.split()[1])
-        except OSError:
-            pass
-    return total / 1024
 
 
 def one_class(students: int, kernel: str, cells: list[str]) -> dict:
@@ -77,7 +66,7 @@ def one_class(students: int, kernel: str, cells: list[str]) -> dict:
             with ThreadPoolExecutor(students) as pool:
                 results = list(pool.map(student, [f"student{i:02d}" for i in range(students)]))
             students_pids = [p for p in _tree(hub.process.pid) if p not in baseline_pids]
-            memory = rss_mb(students_pids) / students
+            memory = _rss_kb(students_pids) / 1024 / students
         finally:
             hub.stop()
     done = [r for r in results if isinstance(r, tuple)]
