@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from esp32_kernel.board import Board, DeviceError
+from esp32_kernel.board import Board, BoardError, DeviceError
 from esp32_kernel.emulator.process import CORE_ENV
 
 HANG_GUARD_S = 10
@@ -51,6 +51,20 @@ def wait_for(predicate, timeout: float = HANG_GUARD_S):
             return value
         time.sleep(0.02)
     raise AssertionError("condition not met within the hang guard")
+
+
+def connect_when_free(board: Board, patience: float = HANG_GUARD_S, refused=BoardError) -> None:
+    """Connect `board` to a server that takes the next client only once it has let the last
+    one go (the emulator, serve-boards): try again until `patience` runs out."""
+    deadline = time.monotonic() + patience
+    while True:
+        try:
+            board.connect()
+            return
+        except refused:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.1)
 
 
 def flash_files(emulator):

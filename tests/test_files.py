@@ -6,7 +6,6 @@ import _thread
 import hashlib
 import os
 import threading
-import time
 
 import pytest
 
@@ -14,7 +13,7 @@ from esp32_kernel.board import Board
 from esp32_kernel.files import BoardFiles, FileError, _Upload, encode_upload
 from esp32_kernel.emulator.process import launch
 
-from board_helpers import SMALL_FS, flash_files
+from board_helpers import SMALL_FS, connect_when_free, flash_files
 
 # Bytes the transfer must carry: every byte value, the escape byte, Ctrl-C/Ctrl-D, and text
 # that looks like the reboot marks the raw REPL reader watches for.
@@ -178,15 +177,7 @@ def test_a_cut_link_leaves_the_old_file(paced):
     assert on_disk(emu, "boot.py") == b"the old boot.py\n"
     board.close()
     again = Board(emu.url, hard_reset=emu.hard_reset)
-    deadline = time.monotonic() + 10
-    while True:  # the emulator takes the next client once it has let the last one go
-        try:
-            again.connect()
-            break
-        except Exception:
-            if time.monotonic() > deadline:
-                raise
-            time.sleep(0.2)
+    connect_when_free(again, refused=Exception)
     try:
         # reconnecting interrupts the board's receiver: it removes its temporary file (seen
         # through the board: the host's copy of its flash may lag its last writes)

@@ -7,12 +7,13 @@ from __future__ import annotations
 
 import subprocess
 import sys
-import time
 
 import pytest
 
 from esp32_kernel.board import Board, BoardError
 from esp32_kernel.emulator.process import launch
+
+from board_helpers import connect_when_free
 
 HANG_GUARD_S = 30
 
@@ -45,15 +46,7 @@ def test_a_served_board_runs_code_and_serves_one_client_at_a_time(served):
         first.close()
     # the board goes back to the pool reset: nothing the last client left is running or defined
     again = Board(url)
-    deadline = time.monotonic() + HANG_GUARD_S
-    while True:  # the server takes the next client once it has reset the board for it
-        try:
-            again.connect()
-            break
-        except BoardError:
-            if time.monotonic() > deadline:
-                raise
-            time.sleep(0.1)
+    connect_when_free(again, HANG_GUARD_S)  # once the server has reset the board for the next client
     try:
         assert again.eval("'left_behind' in globals()") is False
     finally:
