@@ -28,6 +28,7 @@ from .link.ports import find_boards
 from .link.serial_link import DEFAULT_BAUD, LinkError, open_serial, pulse_reset
 
 
+HANDOVER_S = 2.0  # a new client waits this long for the last one's leaving and the reset
 REFUSAL_DELAY_S = 0.5  # a refused client that sends nothing is told why after this long
 REFUSAL_LINGER_S = 2.0  # and is hung up on after this long
 
@@ -58,18 +59,23 @@ class BoardServer:
                 connection, address = self._listener.accept()
             except OSError:  # closed
                 return
-            peer = f"{address[0]}:{address[1]}"
+            threading.Thread(target=self._admit, args=(connection, f"{address[0]}:{address[1]}"), name=f"client of {self.device}",
+                             daemon=True).start()  # fmt: skip
+
+    def _admit(self, connection: socket.socket, peer: str) -> None:
+        # A client that comes as the last one leaves (a kernel's %connect back to it) waits
+        # for the hand-over (the last one's end noticed, the board reset) instead of being refused.
+        for patience in (0, HANDOVER_S):
+            self._idle.wait(patience)
             with self._lock:
                 busy, self._holder = self._holder, self._holder or peer
-            if busy:
-                message = f"serve-boards: {self.device} is in use by {busy}; try again when it is free"
-                threading.Thread(target=_refuse, args=(connection, message), daemon=True).start()
-            else:
-                threading.Thread(target=self._session, args=(connection,), name=f"client of {self.device}", daemon=True).start()
+            if not busy:
+                return self._session(connection)
+        _refuse(connection, f"serve-boards: {self.device} is in use by {busy}; try again when it is free")
 
     def _session(self, connection: socket.socket) -> None:
-        self._connection = connection
         self._idle.clear()
+        self._connection = connection
         manager = serial.rfc2217.PortManager(self.serial, _Writer(connection))
         stop = threading.Event()
         to_client = threading.Thread(target=self._port_to_client, args=(connection, manager, stop), daemon=True)

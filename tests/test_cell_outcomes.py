@@ -26,7 +26,7 @@ FAILING_MAGICS = [
     ("%connect socket://127.0.0.1:1", "NothingListening", "nothing is listening"),
     ("%connect /dev/ttyNOSUCHPORT", "BoardNotFound", "is it plugged in"),
     ("%connect --baud -5 /dev/ttyUSB0", "UsageError", "--baud"),
-    ("%connect", "UsageError", "usage: connect"),
+    ("%connect --name lab2", "UsageError", "--name needs a port"),
     ("%ls 'unclosed", "UsageError", "quotation"),
     ("%push no_such_host_variable", "NameError", "no_such_host_variable"),
     ("%pull 3x", "UsageError", "not a variable name"),

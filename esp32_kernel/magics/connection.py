@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from IPython.core.magic import cell_magic, line_magic, magics_class
 
 from ..board import AccessDenied
-from ..config import EMULATOR
+from ..config import EMULATOR, resolve_target
 from ..link import ports
 from ..link.serial_link import DEFAULT_BAUD
 from ..link.webrepl_link import Secret, is_webrepl_url
@@ -13,7 +15,9 @@ from .base import KernelMagics, MagicParser, MagicUsageError, parse_line
 
 
 _connect = MagicParser(prog="connect", add_help=False)
-_connect.add_argument("port", help="a serial port (/dev/ttyUSB0, COM3), a URL (socket://, rfc2217://, ws:// for WebREPL) or 'emulator'")
+_connect.add_argument("port", nargs="?", default=None,
+                      help="a serial port (/dev/ttyUSB0, COM3), a URL (socket://, rfc2217://, ws:// for WebREPL) or 'emulator';"
+                           " none: the board this kernel is configured for (ESP32_KERNEL_PORT, esp32_kernel.json, the one plugged in)")
 _connect.add_argument("--baud", type=int, default=None)
 _connect.add_argument("--name", default=None, help="connect another board under this name, for %%on")
 _disconnect = MagicParser(prog="disconnect", add_help=False)
@@ -24,9 +28,13 @@ _disconnect.add_argument("--name", default=None)
 class ConnectionMagics(KernelMagics):
     @line_magic
     def connect(self, line: str) -> None:
-        """%connect PORT|URL|emulator [--baud N] [--name NAME] — run the next cells on that board;
-        with --name, connect another board under that name (%%on NAME runs a cell there)."""
+        """%connect [PORT|URL|emulator] [--baud N] [--name NAME] — run the next cells on that board;
+        with no port, on the board this kernel is configured for (as at its start: a hub's
+        assigned board, esp32_kernel.json, the one plugged in, else the emulator); with --name,
+        connect another board under that name (%%on NAME runs a cell there)."""
         args = parse_line(_connect, line)
+        if args.port is None and args.name is not None:
+            raise MagicUsageError("--name needs a port or URL: %connect --name bench1 rfc2217://lab-server:4001")
         if args.baud is not None and args.baud <= 0:
             raise MagicUsageError("--baud must be a positive number such as 115200")
         if args.name is not None and (not args.name.isidentifier() or args.name == "default" or args.port == EMULATOR):
@@ -36,6 +44,10 @@ class ConnectionMagics(KernelMagics):
         sessions = self.kernel.boards
         if args.name is None:
             self.kernel.password_wanted = None  # the configured WebREPL's password is not asked for now
+        if args.port is None:
+            target = resolve_target()
+            print(sessions.connect_target(replace(target, baud=args.baud) if args.baud else target))
+            return
         if args.port == EMULATOR:
             print(sessions.connect_emulator(args.baud))
             return
