@@ -153,6 +153,11 @@ class ESP32Kernel(IPythonKernel):
     def kernel_info(self):
         info = super().kernel_info
         info["debugger"] = False  # device code cannot be stepped through from here
+        # Which board this kernel runs cells on, for a teacher's overview (classroom.py); it is
+        # answered beside a running cell, so the overview never waits for a student's loop.
+        board = self.boards.description if self._connected.is_set() else "connecting"
+        info["esp32_board"] = {"board": board, "emulated": self.boards.emulator is not None,
+                               "named": sorted(self.boards.named), "error": self.boards.error}  # fmt: skip
         return info
 
     # Start-up ---------------------------------------------------------------------------

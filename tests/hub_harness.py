@@ -5,7 +5,6 @@ rights over users and servers, and kernels opened through the hub's proxy as a b
 
 from __future__ import annotations
 
-import json
 import os
 import secrets
 import shutil
@@ -13,11 +12,11 @@ import socket
 import subprocess
 import sys
 import time
-import uuid
 from pathlib import Path
 
 import requests
-import websocket  # websocket-client: jupyter_server's own dependency
+
+from esp32_kernel.classroom import HubKernel
 
 ROOT = Path(__file__).resolve().parent.parent
 PROXY = shutil.which("configurable-http-proxy") or str(Path(sys.prefix) / "node_modules" / ".bin" / "configurable-http-proxy")
@@ -31,8 +30,8 @@ def free_port() -> int:
 
 
 class Hub:
-    def __init__(self, folder: Path, patience: float = HANG_GUARD_S):
-        self.patience = patience
+    def __init__(self, folder: Path, patience: float = HANG_GUARD_S, **env: str):
+        self.patience, self.folder = patience, folder
         self.port, self.token = free_port(), secrets.token_hex(16)
         self.url = f"http://127.0.0.1:{self.port}"
         self.homes = folder / "homes"
@@ -57,11 +56,11 @@ c.JupyterHub.services = [{{"name": "teacher-bot", "api_token": {self.token!r}}}]
 c.JupyterHub.load_roles = [{{"name": "class", "services": ["teacher-bot"],
                              "scopes": ["admin:users", "admin:servers", "access:servers"]}}]
 """)
-        env = {k: v for k, v in os.environ.items() if not k.startswith(("ESP32_KERNEL_", "JUPYTER"))}
-        env.update(ESP32_HUB_URL=self.url, ESP32_HUB_COURSE=str(ROOT / "notebooks"),
-                   PATH=f"{Path(sys.executable).parent}{os.pathsep}{env['PATH']}")  # fmt: skip
+        hub_env = {k: v for k, v in os.environ.items() if not k.startswith(("ESP32_KERNEL_", "JUPYTER"))}
+        hub_env.update(ESP32_HUB_URL=self.url, ESP32_HUB_COURSE=str(ROOT / "notebooks"),
+                   PATH=f"{Path(sys.executable).parent}{os.pathsep}{hub_env['PATH']}", **env)  # fmt: skip
         self.log = open(folder / "hub.log", "wb")
-        self.process = subprocess.Popen([sys.executable, "-m", "jupyterhub", "-f", str(config)], cwd=folder, env=env,
+        self.process = subprocess.Popen([sys.executable, "-m", "jupyterhub", "-f", str(config)], cwd=folder, env=hub_env,
                                         stdout=self.log, stderr=subprocess.STDOUT)  # fmt: skip
         self.wait(lambda: self.api("get", "").ok, "the hub to answer")
 
@@ -82,7 +81,7 @@ c.JupyterHub.load_roles = [{{"name": "class", "services": ["teacher-bot"],
         raise AssertionError(f"no {what} within {self.patience} s")
 
     def start_server(self, name: str) -> None:
-        assert self.api("post", f"users/{name}").status_code == 201
+        assert self.api("post", f"users/{name}").status_code in (201, 409)  # 409: there already (the teachers are)
         assert self.api("post", f"users/{name}/server").status_code in (201, 202)
 
     def server_ready(self, name: str) -> bool:
@@ -100,39 +99,17 @@ c.JupyterHub.load_roles = [{{"name": "class", "services": ["teacher-bot"],
         self.log.close()
 
 
-class KernelThroughHub:
-    """A kernel of a student's server, reached through the hub's proxy as a browser does."""
+class KernelThroughHub(HubKernel):
+    """A new kernel on a student's server, reached through the hub's proxy as a browser does."""
 
     def __init__(self, hub: Hub, student: str, kernel: str = "esp32"):
-        base = f"{hub.url}/user/{student}/api/kernels"
-        headers = {"Authorization": f"token {hub.token}"}
-        started = requests.post(base, json={"name": kernel}, headers=headers, timeout=hub.patience)
+        server = f"{hub.url}/user/{student}"
+        started = requests.post(f"{server}/api/kernels", json={"name": kernel}, headers={"Authorization": f"token {hub.token}"},
+                                timeout=hub.patience)  # fmt: skip
         assert started.status_code == 201, started.text
-        self.ws = websocket.create_connection(f"ws{base[4:]}/{started.json()['id']}/channels",
-                                              header=[f"Authorization: token {hub.token}"], timeout=hub.patience)  # fmt: skip
-        self.session = uuid.uuid4().hex
+        super().__init__(server, started.json()["id"], hub.token, hub.patience)
 
     def run(self, code: str) -> tuple[str, str]:
         """(status, everything the cell printed)."""
-        msg_id = uuid.uuid4().hex
-        self.ws.send(json.dumps({
-            "header": {"msg_id": msg_id, "msg_type": "execute_request", "session": self.session, "username": "",
-                       "version": "5.3"},
-            "parent_header": {}, "metadata": {}, "channel": "shell", "buffers": [],
-            "content": {"code": code, "silent": False, "store_history": True, "user_expressions": {},
-                        "allow_stdin": False, "stop_on_error": True},
-        }))  # fmt: skip
-        printed, status, idle = [], None, False
-        while status is None or not idle:  # the reply (shell) and the last output (iopub) in either order
-            msg = json.loads(self.ws.recv())
-            if msg.get("parent_header", {}).get("msg_id") != msg_id:
-                continue
-            if msg["msg_type"] == "stream":
-                printed.append(msg["content"]["text"])
-            elif msg["msg_type"] == "error":
-                printed.append(f"{msg['content']['ename']}: {msg['content']['evalue']}")
-            elif msg["msg_type"] == "execute_reply":
-                status = msg["content"]["status"]
-            elif msg["msg_type"] == "status":
-                idle = msg["content"]["execution_state"] == "idle"
-        return status, "".join(printed)
+        ran = super().run(code)
+        return ran.status, ran.output
