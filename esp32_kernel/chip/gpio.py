@@ -11,3 +11,5 @@ FLASH_PINS = range(6, 12)  # wired to the SPI flash
 # on GPIO 0 expects, and GPIO 2 and 12 read 0.
 PULLED_UP_AT_RESET = frozenset({0, 5, 15})
 PULLED_DOWN_AT_RESET = frozenset({2, 12})
+# The ADC's input ranges as %adc names them, and machine.ADC's constant for each.
+ADC_ATTENUATIONS = {"0db": "ATTN_0DB", "2.5db": "ATTN_2_5DB", "6db": "ATTN_6DB", "11db": "ATTN_11DB"}

@@ -14,11 +14,14 @@ import logging
 import threading
 from collections.abc import Callable
 
+from typing import TYPE_CHECKING
+
 from ..board import BoardError
-from . import records
-from .frames import Frame, OutputDemux, result_text
-from .hub import LiveData
-from .plot import LivePlot, Renderer, _bokeh_loaded
+from .frames import DATA_KIND, Frame, OutputDemux, result_text
+
+if TYPE_CHECKING:  # numpy, pandas and bokeh load with the first data or plot, not with the kernel
+    from .hub import LiveData
+    from .plot import LivePlot, Renderer
 
 log = logging.getLogger(__name__)
 FLUSH_CODE = "import nb\nnb.flush()"
@@ -32,15 +35,32 @@ class BoardBusyNow(BoardError):
 class Live:
     def __init__(self, kernel) -> None:
         self.kernel = kernel
-        self.data = LiveData()
-        kernel.frame_handlers[records.KIND] = self.data.on_frame
-        kernel.text_handlers.append(self.data.on_text)
+        self._data: LiveData | None = None
+        self._data_lock = threading.Lock()
+        kernel.frame_handlers[DATA_KIND] = lambda frame, source: self.data.on_frame(frame, source)
+        kernel.text_handlers.append(self._on_text)
         kernel.cells.subscribe(ended=self._after_cell)
         self._renderer: Renderer | None = None
         self._queue: list[tuple[str, Callable[[], object]]] = []
         self._queue_lock = threading.Lock()
         self.plots: list[LivePlot] = []
         self.rate = 20.0
+
+    @property
+    def data(self) -> LiveData:
+        """The series, made at the first data frame or use: a kernel that never plots never
+        loads numpy (a class's thirty kernels start that much sooner)."""
+        if self._data is None:
+            with self._data_lock:
+                if self._data is None:
+                    from .hub import LiveData
+
+                    self._data = LiveData()
+        return self._data
+
+    def _on_text(self, text: str) -> None:
+        if self._data is not None:  # no series yet: line plotting was never turned on
+            self._data.on_text(text)
 
     # Plots ----------------------------------------------------------------------------------
 
@@ -57,6 +77,8 @@ class Live:
         """A live plot of `names` (all series if none): a rolling `window` (seconds, or a
         text like '500ms', '2min') or the last `points` samples. `lines='cell'` or
         'session' also plots printed numeric lines (`temp:21.5,hum:40`, bare numbers)."""
+        from .plot import LivePlot, _bokeh_loaded
+
         _bokeh_loaded()
         if lines:
             self.lines(lines)
@@ -67,6 +89,8 @@ class Live:
 
     def _renderer_now(self) -> Renderer:
         if self._renderer is None:
+            from .plot import Renderer
+
             try:
                 loop = asyncio.get_running_loop()
             except RuntimeError:
@@ -158,7 +182,9 @@ class Live:
         return f"queued until the running cell ends: {description}" + (f" ({waiting} waiting)" if waiting > 1 else "")
 
     def _after_cell(self) -> None:
-        self.data.cell_ended()
+        data = self._data  # None: no data yet, so nothing to end or flush
+        if data is not None:
+            data.cell_ended()
         with self._queue_lock:
             queue, self._queue = self._queue, []
         for description, action in queue:
@@ -166,7 +192,7 @@ class Live:
                 action()
             except Exception as e:  # noqa: BLE001 - a widget action must not break the cell
                 log.warning("queued board action %r failed: %s", description, e)
-        if self.data.frames_seen and not self.cell_running():
+        if data is not None and data.frames_seen and not self.cell_running():
             # Samples emitted in the cell's last milliseconds wait in nb's batch: send them.
             board = self.kernel.boards.board
             if board is not None and board.connected:

@@ -13,6 +13,7 @@ import codecs
 from dataclasses import dataclass
 
 START, END = b"\x1e", b"\x1f"
+DATA_KIND = "D"  # live data records (records.py); "R" is a cell's last value
 MAX_FRAME = 64 * 1024  # a "frame" longer than this was never one: show it as text
 
 

@@ -17,9 +17,9 @@ import numpy as np
 import traitlets
 
 from ..board import BoardError
+from ..chip.gpio import ADC_ATTENUATIONS as ATTENUATIONS
 
 GPIO_MODES = ("out", "in", "pwm", "dac")
-ATTENUATIONS = {"0db": "ATTN_0DB", "2.5db": "ATTN_2_5DB", "6db": "ATTN_6DB", "11db": "ATTN_11DB"}
 FULL_SCALE_V = {"0db": 1.1, "2.5db": 1.467, "6db": 2.195, "11db": 3.3}
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from IPython.core.magic import line_magic, magics_class
 from IPython.display import display
 
-from ..live import widgets
+from ..chip.gpio import ADC_ATTENUATIONS
 from ..live.api import Live
 from ..errors import magic_failed
 from .base import KernelMagics, MagicParser, MagicUsageError, parse_line
@@ -22,6 +22,13 @@ _plot.add_argument("--height", type=int, default=300)
 _plot.add_argument("--stop", action="store_true", help="stop every live plot")
 _plot.add_argument("--csv", metavar="FILE", default=None, help="save the series kept (all, or NAMEs) to FILE")
 _plot.add_argument("--summary", action="store_true", help="samples received, lost, gaps, restarts")
+
+
+def _widgets():
+    """The widget panels (ipywidgets), loaded when a panel is first shown, not with the kernel."""
+    from ..live import widgets
+
+    return widgets
 
 
 @magics_class
@@ -80,12 +87,12 @@ class LiveMagics(KernelMagics):
         board between cells; while a cell runs they wait for it, and the panel says so.
         Example: %gpio 2 0:in 4:pwm 25:dac"""
         try:
-            pins = widgets.parse_pins(line.split())
+            pins = _widgets().parse_pins(line.split())
         except ValueError as e:
             raise MagicUsageError(str(e)) from None
         if not pins:
             raise MagicUsageError("name the pins, e.g. %gpio 2 0:in 4:pwm 25:dac")
-        display(widgets.GpioPanel(self.live, pins))
+        display(_widgets().GpioPanel(self.live, pins))
 
     @line_magic
     def adc(self, line: str) -> None:
@@ -94,7 +101,7 @@ class LiveMagics(KernelMagics):
         args = parse_line(_adc, line)
         if not args.pins:
             raise MagicUsageError("name the ADC pins, e.g. %adc 34 35")
-        display(widgets.AdcPanel(self.live, args.pins, atten=args.atten, rate=args.rate, timer=args.timer))
+        display(_widgets().AdcPanel(self.live, args.pins, atten=args.atten, rate=args.rate, timer=args.timer))
 
     @line_magic
     def bench(self, line: str) -> None:
@@ -115,7 +122,7 @@ class LiveMagics(KernelMagics):
         if not parts:
             raise MagicUsageError("name the parts, e.g. %bench pot:34 therm:35 button:0 led:2")
         try:
-            panel = widgets.BenchPanel(self.live, emulator, parts)
+            panel = _widgets().BenchPanel(self.live, emulator, parts)
         except ValueError as e:  # an unknown part
             raise MagicUsageError(str(e)) from None
         display(panel)
@@ -124,11 +131,11 @@ class LiveMagics(KernelMagics):
     def wifi(self, line: str) -> None:
         """%wifi — scan table, connect form (the password goes to the board only), status
         and RSSI over time."""
-        display(widgets.WifiPanel(self.live))
+        display(_widgets().WifiPanel(self.live))
 
 
 _adc = MagicParser(prog="adc", add_help=False)
 _adc.add_argument("pins", nargs="*", type=int)
-_adc.add_argument("--atten", default="11db", choices=list(widgets.ATTENUATIONS))
+_adc.add_argument("--atten", default="11db", choices=list(ADC_ATTENUATIONS))
 _adc.add_argument("--rate", type=float, default=20.0)
 _adc.add_argument("--timer", type=int, default=3)
