@@ -172,6 +172,13 @@ def next_output(kc, msg_id: str, timeout: float = HANG_GUARD) -> dict:
             return msg
 
 
+def ok(kc, code: str, timeout: float = HANG_GUARD) -> str:
+    """Run `code`, which must end its cell well; what it printed."""
+    run = run_cell(kc, code, timeout)
+    assert run.status == "ok", (run.reply["content"].get("evalue"), run.stdout)
+    return run.stdout
+
+
 def fails(kc, code: str, ename: str, timeout: float = HANG_GUARD) -> str:
     """Run `code`, which must end its cell with an error reply named `ename`; the evalue."""
     run = run_cell(kc, code, timeout)

@@ -10,7 +10,7 @@ import pytest
 
 from esp32_kernel.emulator.process import launch
 from esp32_kernel.session import BoardSession
-from kernel_harness import HANG_GUARD, collect, fails, run_cell, running_kernel
+from kernel_harness import HANG_GUARD, collect, fails, ok, run_cell, running_kernel
 
 
 @pytest.fixture(scope="module")
@@ -31,12 +31,6 @@ def kernel(tmp_path_factory, runtime_dir, benches):
         for name in ("a", "b"):
             assert f"as board {name!r}" in ok(kc, f"%connect --name {name} {benches[name].url}")
         yield km, kc
-
-
-def ok(kc, code: str) -> str:
-    run = run_cell(kc, code)
-    assert run.status == "ok", run.reply["content"]
-    return run.stdout
 
 
 def test_on_runs_the_cell_on_each_board_with_labelled_output(kc, benches):

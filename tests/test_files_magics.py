@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from kernel_harness import HANG_GUARD, answers, collect, fails, run_cell, running_kernel
+from kernel_harness import HANG_GUARD, answers, collect, fails, ok, running_kernel
 
 
 @pytest.fixture(scope="module")
@@ -25,12 +25,6 @@ def kc(kernel):
 @pytest.fixture
 def notebook_dir(kernel):
     return kernel[2]
-
-
-def ok(kc, code: str) -> str:
-    run = run_cell(kc, code)
-    assert run.status == "ok", run.reply["content"]
-    return run.stdout
 
 
 def test_writefile_cat_ls(kc):

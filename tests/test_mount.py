@@ -15,7 +15,7 @@ from esp32_kernel.board import Board
 from esp32_kernel.emulator.process import launch
 from esp32_kernel.mount import mount
 from esp32_kernel.session import KERNEL_HELPERS
-from kernel_harness import HANG_GUARD, fails, run_cell, running_kernel
+from kernel_harness import HANG_GUARD, fails, ok, run_cell, running_kernel
 
 NASTY = bytes(range(256)) * 3 + b"\x10\x10\x03\x04 rst:0x1 (POWERON_RESET) MPY: soft reboot\r\n\x1e\x1f\x18"
 
@@ -43,12 +43,6 @@ def project(kernel):
     assert "Mounted" in ok(kc, "%mount project")
     yield folder
     run_cell(kc, "%umount")
-
-
-def ok(kc, code: str) -> str:
-    run = run_cell(kc, code)
-    assert run.status == "ok", (run.reply["content"].get("evalue"), run.stdout)
-    return run.stdout
 
 
 def value(kc, code: str) -> str:

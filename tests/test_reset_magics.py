@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import functools
+
 import pytest
 
-from kernel_harness import run_cell, running_kernel
+from kernel_harness import ok as ok_within, running_kernel
+
+ok = functools.partial(ok_within, timeout=60)  # a reset and a boot take longer than a cell
 
 # A reset loop as they happen: main.py tries something (WiFi, a sensor) for a moment, fails
 # and resets. (One that resets within microseconds of starting cannot be caught by Ctrl-C
@@ -19,12 +23,6 @@ BUSY_LOOP = "%%writefile /main.py\nprint('main.py runs forever')\nwhile True:\n 
 def kc(tmp_path_factory):
     with running_kernel(tmp_path_factory.mktemp("reset-kernel")) as (_, kc):
         yield kc
-
-
-def ok(kc, code: str) -> str:
-    run = run_cell(kc, code, timeout=60)
-    assert run.status == "ok", run.reply["content"]
-    return run.stdout
 
 
 def test_soft_reset_clears_the_boards_variables(kc):
