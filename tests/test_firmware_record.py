@@ -29,10 +29,8 @@ NOT_IMPORTED = {"webrepl_setup"}
 DOCS_ONLY = "in MicroPython's docs, not on a v1.24 ESP32 (the stubs merge the docs in)"
 EXPLAINED = {
     # The radio's second half: issue 16.
-    "aioespnow": "Bluetooth LE and ESP-NOW are not emulated yet",
-    "bluetooth": "Bluetooth LE and ESP-NOW are not emulated yet",
-    "ubluetooth": "Bluetooth LE and ESP-NOW are not emulated yet",
-    "espnow": "Bluetooth LE and ESP-NOW are not emulated yet",
+    "bluetooth": "Bluetooth LE is not emulated yet",
+    "ubluetooth": "Bluetooth LE is not emulated yet",
     # Peripherals with no bench part yet.
     "network.PPP": "no PPP link on the bench",
     "esp32.ULP": "the ULP co-processor runs its own machine code, which is not emulated",

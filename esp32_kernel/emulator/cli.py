@@ -35,6 +35,7 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--rfc2217", action="store_true", help="also serve the board over RFC 2217, whose DTR/RTS reset it as a board's auto-reset circuit does (esptool)")
     parser.add_argument("--webrepl-port", type=int, default=None, help="serve the board's WebREPL on this TCP port instead of the one webrepl.start() asks for (0: a free one; the control channel's status tells it)")
     parser.add_argument("--core", choices=("auto", "native", "portable"), default=None, help=f"the MicroPython that runs the board: native (the unix port: Linux x86_64, macOS arm64), portable (MicroPython for WASI on wasmtime: everywhere) or auto, the default (${CORE_ENV}, else native where it runs)")
+    parser.add_argument("--air", default="default", help="the air the board's radio is in: boards in one air hear each other's ESP-NOW (default: default, this user's)")
     parser.add_argument("--exit-with-parent", action="store_true", help="exit when standard input closes (the parent holds its other end)")
     return parser
 
@@ -71,7 +72,7 @@ async def _serve(args: argparse.Namespace) -> int:
         supervisor = Supervisor(
             board_dir=args.board_dir or default_board_dir(), baud=args.baud,
             host=args.host, port=args.port, with_pty=args.pty, board=args.board, webrepl_port=args.webrepl_port,
-            with_rfc2217=args.rfc2217, core=args.core,
+            with_rfc2217=args.rfc2217, core=args.core, air=args.air,
         )  # fmt: skip
         endpoints = await supervisor.start()
     except (OSError, RuntimeError, ValueError) as error:

@@ -235,6 +235,7 @@ class EmulatorProcess:
 def launch(
     board_dir: str | os.PathLike | None = None, baud: int | None = None, pty: bool = False, timeout: float = 10.0,
     board: str | None = None, webrepl_port: int | None = None, rfc2217: bool = False, core: str | None = None,
+    air: str | None = None,
 ) -> EmulatorProcess:
     """Start an emulator in its own session, tied to this process's life, and wait for its URL.
 
@@ -255,6 +256,8 @@ def launch(
         command.append("--rfc2217")
     if webrepl_port is not None:  # 0: a free port, so many emulated boards share one host
         command += ["--webrepl-port", str(webrepl_port)]
+    if air is not None:  # the boards whose ESP-NOW it hears (air.py)
+        command += ["--air", air]
     stderr_file = tempfile.TemporaryFile()
     popen = subprocess.Popen(
         command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=stderr_file, start_new_session=True,

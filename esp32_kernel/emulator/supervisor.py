@@ -30,6 +30,7 @@ from typing import TYPE_CHECKING
 
 from ..chip import board_profile
 from . import board_folder, esp32_texts, flash_boot, peers, storage
+from .air import DEFAULT_AIR, Air
 from .bench import Bench, BenchError, unhex
 from .console_shaper import ConsoleShaper, ReplMode
 from .rfc2217_link import Rfc2217Client, auto_reset_pins
@@ -97,7 +98,7 @@ class Supervisor:
     def __init__(
         self, board_dir: Path, baud: int | None = None, host: str = "127.0.0.1", port: int = 0, with_pty: bool = False,
         board: str | None = None, webrepl_port: int | None = None, with_rfc2217: bool = False,
-        core: str = "native",
+        core: str = "native", air: str = DEFAULT_AIR,
     ):  # fmt: skip
         self.profile = board_profile.load(board)
         self.board_dir = board_folder.prepare_board_dir(board_dir, self.profile.flash_size)
@@ -173,6 +174,9 @@ class Supervisor:
         self._webrepl_session: WebReplSession | None = None
         self._wlan_active = {0: False, 1: False}
         self._sta_up_at: float | None = None
+        # ESP-NOW's radio (air.py): the board's MACs as network.WLAN makes them (unique_id + interface)
+        ap_mac = self._unique_id[:5] + bytes([(self._unique_id[5] + 1) & 0xFF])
+        self.air = Air(air, self._unique_id, ap_mac, arrived=lambda: self._send_event("espnow 0"))
 
     # -- life cycle
 
@@ -201,6 +205,7 @@ class Supervisor:
             self._servers.append(rfc2217_server)
             rfc2217_url = "rfc2217://{}:{}".format(*rfc2217_server.sockets[0].getsockname()[:2])
         pty_path = self._open_pty() if self._with_pty else None
+        await self.air.start()
         self._boot(esp32_texts.POWERON_RESET, PWRON_RESET, quiet=True)  # no client hears a power-on
         host, port = board_server.sockets[0].getsockname()[:2]
         control_host, control_port = control_server.sockets[0].getsockname()[:2]
@@ -213,6 +218,7 @@ class Supervisor:
         self._stopped.set()
 
     async def close(self) -> None:
+        self.air.close()
         for server in self._servers:
             server.close()
         if self._webrepl_server is not None:
@@ -270,6 +276,7 @@ class Supervisor:
         self._interrupt_char = 3
         self._webrepl_password = None  # a reset closes the board's sockets and stops its WiFi
         self._wlan_active = {0: False, 1: False}  # STA_IF, AP_IF
+        self.air.reset()  # the radio is off and ESP-NOW stopped, as after a board's reset
         self._sta_up_at = None  # when the station got its IP (a future time while connecting)
         self._drop_webrepl_client()
         self._pump_active = False
@@ -952,6 +959,22 @@ class Supervisor:
         self._drop_unreachable_webrepl()
         return outcome
 
+    def _chip_espnow(self, op: str, *args: str):
+        """ESP-NOW's driver (firmware/_espnow.py) on the air (air.py)."""
+        if op == "radio":  # STA up, AP up, channel: what network.WLAN has set
+            self.air.set_radio(args[0] == "1", args[1] == "1", int(args[2]))
+        elif op == "active":
+            self.air.set_espnow(args[0] == "1", int(args[1]))
+        elif op == "send":  # to a MAC (hex), data (hex): acknowledged?
+            return self.air.send(bytes.fromhex(args[0]), b"" if args[1] == "-" else bytes.fromhex(args[1]))
+        elif op == "recv":
+            return self.air.take()
+        elif op == "counts":
+            return [len(self.air.frames), self.air.received, self.air.dropped]
+        else:
+            raise ValueError(f"unknown espnow request {op!r}")
+        return None
+
     def _chip_wlan_disconnected(self) -> None:
         self._sta_up_at = None
         self._drop_unreachable_webrepl()
@@ -1045,6 +1068,11 @@ class Supervisor:
                     reply = commands[command]()
                 elif command == "noise" and len(words) == 2 and words[1].isdigit():
                     reply = {"ok": True, "sent": self.line_noise(int(words[1]))}
+                elif command == "air":
+                    try:
+                        reply = {"ok": True, **self.air.control(words[1:])}
+                    except ValueError as error:
+                        reply = {"ok": False, "error": str(error)}
                 elif command == "sdcard":
                     try:
                         reply = {"ok": True, **self.sd_card_control(words[1:])}
@@ -1054,7 +1082,7 @@ class Supervisor:
                     self._subscribers.add(writer)
                     reply = {"ok": True, "subscribed": True}
                 elif command == "help":
-                    reply = {"ok": True, "commands": sorted([*commands, "events", "noise", "sdcard", *self.bench_commands()])}
+                    reply = {"ok": True, "commands": sorted([*commands, "air", "events", "noise", "sdcard", *self.bench_commands()])}
                 else:
                     try:
                         reply = {"ok": True, **self.bench.control(words)}

@@ -175,6 +175,22 @@ def wait_us(us):
     dispatch()
 
 
+def wait_until(ready, ms):
+    """Wait up to ms milliseconds (< 0: for ever) for ready() to be true, running handlers of
+    events as they come (one of them makes it true); returns ready()."""
+    import time
+
+    deadline = time.ticks_add(time.ticks_ms(), ms) if ms >= 0 else None
+    dispatch()
+    while not ready():
+        left = -1 if deadline is None else time.ticks_diff(deadline, time.ticks_ms())
+        if deadline is not None and left <= 0:
+            return False
+        if _poller.poll(left):
+            dispatch()
+    return True
+
+
 # -- the watcher thread: an interrupt controller (the native core's; the portable core's
 # host says at each call that events wait, and _esp32_host runs dispatch then)
 

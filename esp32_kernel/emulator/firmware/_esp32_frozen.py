@@ -16,6 +16,7 @@ import vfs
 FROZEN = (
     "esp", "esp32", "neopixel", "apa106", "dht", "onewire", "_onewire", "ds18x20", "flashbdev", "inisetup",
     "btree", "ntptime", "upysh", "urequests", "umqtt", "umqtt.simple", "umqtt.robust", "webrepl", "webrepl_setup",
+    "espnow", "_espnow", "aioespnow",
     "_esp32_i2c", "_esp32_uart", "_esp32_spi", "_esp32_socket", "_esp32_vfs", "_esp32_uctypes", "_esp32_sdcard", "_esp32_i2s", "_esp32_lan",
 )  # fmt: skip
 # Built-in modules of the unix port that a board's differ from: loaded from the firmware on first

@@ -85,6 +85,13 @@ def phy_mode(mode=None):
 
 
 _dns = None  # set by ipconfig(dns=...); else the DHCP server's, as on a board
+_channel = 1  # the radio's: both interfaces share it (an access point joined sets it)
+
+
+def _radio():
+    """Tell the air (ESP-NOW) what the radio does now: which interfaces are up, on which channel."""
+    sta, ap = WLAN._all.get(STA_IF), WLAN._all.get(AP_IF)
+    _esp32_bench.call("espnow", "radio", int(bool(sta and sta._active)), int(bool(ap and ap._active)), _channel)  # in effect on return
 
 
 def ipconfig(*args, **kwargs):
@@ -143,7 +150,6 @@ class WLAN:
             self._mac = bytes(mac)
             self._ap_ssid = "ESP_%02X%02X%02X" % (mac[3], mac[4], mac[5])
             self._ap_key = ""
-            self._ap_channel = 1
             self._ap_authmode = AUTH_OPEN
             WLAN._all[interface] = self
         return self
@@ -160,6 +166,7 @@ class WLAN:
         _esp32_bench.wifi_active = any(w._active for w in WLAN._all.values())
         _esp32_bench.send("wifi_active", int(_esp32_bench.wifi_active))
         _esp32_bench.send("wlan_active", self._if, int(self._active))  # WebREPL is reachable through it
+        _radio()
         return None
 
     def _require(self, interface):
@@ -184,6 +191,10 @@ class WLAN:
         self._ssid = ssid
         self._outcome = _esp32_bench.call("wifi_connect", _esp32_bench.text(ssid), _esp32_bench.text(key or ""))
         self._started = time.ticks_ms()
+        if self._outcome[2]:  # the access point's channel, which the radio takes
+            global _channel
+            _channel = self._outcome[2]["channel"]
+            _radio()
 
     def disconnect(self):
         self._outcome = None
@@ -262,7 +273,9 @@ class WLAN:
                 elif key in ("key", "password"):
                     self._ap_key = str(value)
                 elif key == "channel":
-                    self._ap_channel = int(value)
+                    global _channel
+                    _channel = int(value)
+                    _radio()
                 elif key in ("authmode", "security"):
                     self._ap_authmode = int(value)
                 elif key in ("hostname", "dhcp_hostname"):
@@ -282,9 +295,7 @@ class WLAN:
         if key in ("ssid", "essid"):
             return self._ap_ssid if self._if == AP_IF else (self._ssid or "")
         if key == "channel":
-            if self._if == AP_IF:
-                return self._ap_channel
-            return self._outcome[2]["channel"] if self._outcome and self._outcome[2] else 0
+            return _channel
         if key in ("hostname", "dhcp_hostname"):
             return _hostname
         if key in ("authmode", "security"):
