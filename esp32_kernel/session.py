@@ -40,8 +40,10 @@ class BoardSession:
 
     def __init__(self, on_unsolicited: Callable[[str | None, bytes], None] | None = None) -> None:
         self.board: Board | None = None
-        self.emulator = None  # an emulator.EmulatorProcess when we run one
-        self._fresh_board: tempfile.TemporaryDirectory | None = None  # FRESH_BOARD_ENV's folder
+        # the emulated boards this kernel started (emulator.EmulatorProcess), by slot (None: the default)
+        self.emulators: dict[str | None, object] = {}
+        self.air: str | None = None  # the air they are started in (%connect emulator --air NAME); None: the default
+        self._fresh_boards: dict[str | None, tempfile.TemporaryDirectory] = {}  # FRESH_BOARD_ENV's folders
         self.description = "no board"
         self.notices: list[str] = []
         self.on_unsolicited = on_unsolicited
@@ -109,6 +111,8 @@ class BoardSession:
             with self._lock:
                 self._replace_named(name, board)
                 self._set_lock(name, lock)
+                if hard_reset is None:
+                    self._stop_emulator(name)
                 board.on_lost = self._lost_handler(name)
                 message = f"Connected to {port} as board {name!r}{_speed(port, baud)}; %%on {name} runs a cell there."
                 if announce:
@@ -117,8 +121,8 @@ class BoardSession:
         with self._lock:
             self._replace(board)
             self._set_lock(None, lock)
-            if self.emulator and hard_reset is None:
-                self._stop_emulator()
+            if hard_reset is None:  # a board of its own now: the emulator we ran goes
+                self._stop_emulator(None)
             if is_webrepl_url(port):
                 self.description = f"ESP32 over WebREPL at {port}"
             else:
@@ -152,30 +156,52 @@ class BoardSession:
         if old is not None and old is not lock:
             old.release()
 
-    def connect_emulator(self, baud: int | None, *, why: str = "", announce: bool = False) -> str:
+    @property
+    def emulator(self):
+        """The emulated board the default slot runs on, if this kernel started it."""
+        return self.emulators.get(None)
+
+    def connect_emulator(self, baud: int | None, *, why: str = "", announce: bool = False, name: str | None = None,
+                         air: str | None = None) -> str:  # fmt: skip
+        """Start an emulated board for the default slot (or the named one) and connect to it.
+        `air`: the air its radio is in, kept for the kernel's later emulated boards."""
         from .emulator.process import EmulatorError, launch  # the emulator is only imported when used
 
         with self._lock:
-            self._replace(None)
-            self._stop_emulator()
+            if air is not None:
+                self.air = air
+            if name is None:
+                self._replace(None)
+            self._stop_emulator(name)
             try:
-                self.emulator = launch(baud=baud, board_dir=self._emulated_board_dir())
+                emulator = launch(baud=baud, board_dir=self._emulated_board_dir(name), air=self.air)
             except EmulatorError as e:
                 raise BoardError(f"the emulated ESP32 did not start: {e}", "NoEmulator") from None
-        message = self.connect(self.emulator.url, baud or DEFAULT_BAUD, hard_reset=self.emulator.hard_reset, announce=announce)
+            self.emulators[name] = emulator
+        try:
+            message = self.connect(emulator.url, baud or DEFAULT_BAUD, hard_reset=emulator.hard_reset, name=name, announce=announce)
+        except BoardError:
+            with self._lock:
+                self._stop_emulator(name)
+            raise
         if why:
-            core = " on its portable core (see the README's Emulator cores)" if self.emulator.core == "portable" else ""
-            return f"{why[0].upper()}{why[1:]} — using the emulated ESP32 at {self.emulator.url}{core} (%connect PORT for a real board)."
+            core = " on its portable core (see the README's Emulator cores)" if emulator.core == "portable" else ""
+            return f"{why[0].upper()}{why[1:]} — using the emulated ESP32 at {emulator.url}{core} (%connect PORT for a real board)."
         return message
 
-    def _emulated_board_dir(self) -> str | None:
-        """None: the default board, whose flash lasts from kernel to kernel. With FRESH_BOARD_ENV
-        (a grader runs each submission against a blank board) a folder of this kernel's own."""
-        if os.environ.get(FRESH_BOARD_ENV) != "1":
+    def _emulated_board_dir(self, name: str | None) -> str | None:
+        """A slot's emulated board's folder: None for the default board, whose flash lasts from
+        kernel to kernel; a sibling folder for a named one. With FRESH_BOARD_ENV (a grader runs
+        each submission against a blank board) a folder of this kernel's own."""
+        if os.environ.get(FRESH_BOARD_ENV) == "1":
+            if name not in self._fresh_boards:  # kept while the kernel lives: a restarted emulator keeps its flash
+                self._fresh_boards[name] = tempfile.TemporaryDirectory(prefix="esp32-board-")
+            return self._fresh_boards[name].name
+        if name is None:
             return None
-        if self._fresh_board is None:  # kept while the kernel lives: a restarted emulator keeps its flash
-            self._fresh_board = tempfile.TemporaryDirectory(prefix="esp32-board-")
-        return self._fresh_board.name
+        from .emulator.board_folder import default_board_dir
+
+        return str(default_board_dir().parent / name)
 
     def disconnect(self, name: str | None = None) -> str:
         if name is not None:
@@ -186,6 +212,7 @@ class BoardSession:
                     raise BoardError(f"no board is named {name!r}{known}; %boards lists the connected boards", "NoBoard")
                 self._replace_named(name, None)
                 self._set_lock(name, None)
+                self._stop_emulator(name)
                 self._passwords.pop(board.port, None)
             return f"Disconnected board {name!r} ({board.port})."
         with self._lock:
@@ -194,7 +221,7 @@ class BoardSession:
                 self._passwords.pop(self.board.port, None)
             self._replace(None)
             self._set_lock(None, None)
-            self._stop_emulator()
+            self._stop_emulator(None)
             self.description = "no board"
         return f"Disconnected from the {had}." if had != "no board" else "No board was connected."
 
@@ -217,10 +244,10 @@ class BoardSession:
             old.close()
         self._changed.notify_all()
 
-    def _stop_emulator(self) -> None:
-        if self.emulator:
-            self.emulator.stop()
-            self.emulator = None
+    def _stop_emulator(self, slot: str | None) -> None:
+        emulator = self.emulators.pop(slot, None)
+        if emulator is not None:
+            emulator.stop()
 
     def _replace_named(self, name: str, board: Board | None) -> None:
         old = self.named.pop(name, None)
@@ -293,12 +320,10 @@ class BoardSession:
                 board = self._board_in(slot)
                 if self._generations.get(slot) != generation or board is None:
                     return
-                emulator = self.emulator if slot is None else None  # the kernel's own emulator serves the default slot
+                emulator = self.emulators.get(slot)  # an emulated board this kernel started serves the slot
             try:
                 if emulator and emulator.poll() is not None:  # our emulator died: start another
-                    with self._lock:
-                        self.emulator = None
-                    self.connect_emulator(None, announce=True)
+                    self.connect_emulator(None, announce=True, name=slot)
                 else:
                     self.connect(board.port, board.baud, hard_reset=emulator.hard_reset if emulator else None, name=slot, announce=True)
             except AccessDenied as e:  # trying again would only be refused again

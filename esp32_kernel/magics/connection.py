@@ -20,6 +20,7 @@ _connect.add_argument("port", nargs="?", default=None,
                            " none: the board this kernel is configured for (ESP32_KERNEL_PORT, esp32_kernel.json, the one plugged in)")
 _connect.add_argument("--baud", type=int, default=None)
 _connect.add_argument("--name", default=None, help="connect another board under this name, for %%on")
+_connect.add_argument("--air", default=None, help="emulator only: the air its radio is in (boards in one air hear each other's ESP-NOW)")
 _disconnect = MagicParser(prog="disconnect", add_help=False)
 _disconnect.add_argument("--name", default=None)
 
@@ -28,17 +29,21 @@ _disconnect.add_argument("--name", default=None)
 class ConnectionMagics(KernelMagics):
     @line_magic
     def connect(self, line: str) -> None:
-        """%connect [PORT|URL|emulator] [--baud N] [--name NAME] — run the next cells on that board;
-        with no port, on the board this kernel is configured for (as at its start: a hub's
-        assigned board, esp32_kernel.json, the one plugged in, else the emulator); with --name,
-        connect another board under that name (%%on NAME runs a cell there)."""
+        """%connect [PORT|URL|emulator] [--baud N] [--name NAME] [--air AIR] — run the next cells on
+        that board; with no port, on the board this kernel is configured for (as at its start: a
+        hub's assigned board, esp32_kernel.json, the one plugged in, else the emulator); with
+        --name, connect another board under that name (%%on NAME runs a cell there: `%connect
+        --name b emulator` starts a second emulated board). --air puts emulated boards in that
+        air: boards in one air hear each other's ESP-NOW (the kernel's boards share one)."""
         args = parse_line(_connect, line)
         if args.port is None and args.name is not None:
             raise MagicUsageError("--name needs a port or URL: %connect --name bench1 rfc2217://lab-server:4001")
         if args.baud is not None and args.baud <= 0:
             raise MagicUsageError("--baud must be a positive number such as 115200")
-        if args.name is not None and (not args.name.isidentifier() or args.name == "default" or args.port == EMULATOR):
-            raise MagicUsageError("--name takes a short name such as bench1 (not 'default'), for a port or URL")
+        if args.name is not None and (not args.name.isidentifier() or args.name == "default"):
+            raise MagicUsageError("--name takes a short name such as bench1 (not 'default')")
+        if args.air is not None and args.port != EMULATOR:
+            raise MagicUsageError("--air is for emulated boards: %connect emulator --air lab2")
         # The start-up connection may still be under way; let it land before replacing it.
         self.kernel.wait_for_start_up()
         sessions = self.kernel.boards
@@ -49,7 +54,7 @@ class ConnectionMagics(KernelMagics):
             print(sessions.connect_target(replace(target, baud=args.baud) if args.baud else target))
             return
         if args.port == EMULATOR:
-            print(sessions.connect_emulator(args.baud))
+            print(sessions.connect_emulator(args.baud, name=args.name, air=args.air))
             return
         password, source = self._password_for(args.port)
         try:
