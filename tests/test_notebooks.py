@@ -148,6 +148,15 @@ def check_mqtt(out: str) -> None:
     assert "disconnected" in out and "the dashboard is closed" in out
 
 
+def check_espnow(out: str) -> None:
+    receiver = one(out, r"receiver's MAC: ([0-9a-f:]{17})")[0]
+    assert "as board 'remote'" in out and "broadcast acknowledged: True" in out
+    assert f"[remote] the receiver is {receiver}" in out, "the remote learned the receiver's MAC from its broadcast"
+    assert "remote: sent 3 presses" in out and "[default] receiver: received 3 presses; LED is on" in out
+    assert one(out, r"RSSI (-\d+) dBm") == (-73,), "20 m away on the bench's air"
+    assert "remote: ESP-NOW off" in out and "receiver: ESP-NOW off" in out and "Disconnected board 'remote'" in out
+
+
 def check_deploy(out: str) -> None:
     assert "Wrote /blink.py on the board" in out and "blinked 3 times" in out
     assert "Wrote /main.py on the board" in out and "# main.py: runs at every power-on" in out
@@ -188,6 +197,7 @@ CHECKS = {
     "10-logging-and-pandas.ipynb": check_logging,
     "11-sound-i2s.ipynb": check_sound,
     "12-mqtt.ipynb": check_mqtt,
+    "13-espnow.ipynb": check_espnow,
 }
 
 
