@@ -123,6 +123,7 @@ def test_a_full_receive_buffer_drops_and_counts(fresh):
 def test_the_drivers_errors_and_limits(fresh):
     a, b = fresh
     assert error_of(a, "e.send(peer, bytes(251))") == "OSError: (-12390, 'ESP_ERR_ESPNOW_ARG')"
+    assert error_of(a, "e.send(peer, b'')") == "OSError: (-12390, 'ESP_ERR_ESPNOW_ARG')"  # multi_espnow/20_send_echo
     assert error_of(a, "e.send(b'\\x02' * 6, b'x')") == "OSError: (-12393, 'ESP_ERR_ESPNOW_NOT_FOUND')"
     assert error_of(a, "e.add_peer(peer)") == "OSError: (-12395, 'ESP_ERR_ESPNOW_EXIST')"
     assert error_of(a, "e.add_peer(b'abc')") == "ValueError: invalid buffer length"

@@ -31,6 +31,10 @@ def boot(main_globals):
     _esp32_files.mount_board_flash()
     _esp32_frozen.install()
     sys.path[:] = _ESP32_SYS_PATH
+    # v1.24's frozen _boot.py runs in the REPL's globals: its `import gc` stays there (programs
+    # use gc unimported, MicroPython's own multi_espnow tests too). Its vfs and bdev are not
+    # given: importing them here would cost the heap ~8 KB that a board's frozen ones do not.
+    main_globals["gc"] = sys.modules["gc"]
     booted = _run_user_file("boot.py", main_globals)
     if booted == "exit":
         _esp32_supervisor.request_reset("soft")

@@ -141,7 +141,7 @@ class ESPNowBase(getattr(io, "IOBase", object)):  # a stream, so asyncio can wai
         message = args[-1] if len(args) < 3 else args[1]
         sync = len(args) < 3 or args[2] is None or bool(args[2])
         data = message.encode() if isinstance(message, str) else bytes(message)
-        if len(data) > MAX_DATA_LEN:
+        if not 0 < len(data) <= MAX_DATA_LEN:  # an empty message is refused too
             _fail("ARG")
         if mac:
             entry = _peer(_bytes(mac, ADDR_LEN))
