@@ -60,7 +60,7 @@ lab: install
 # the one Windows, Intel Macs and Linux on ARM get); what it lacks skips, saying why.
 PORTABLE_SUITES ?= $(addprefix tests/,test_emulator.py test_emulator_console.py test_emulator_fixes.py \
 	test_emulator_hardware.py test_emulator_parts.py test_emulator_frozen_modules.py test_emulator_i2s.py test_emulator_uart_spi.py test_board.py \
-	test_board_flash_fs.py test_mpremote_client.py test_thonny_client.py)
+	test_board_flash_fs.py test_mpremote_client.py test_thonny_client.py test_espnow.py test_ble.py)
 
 ## make test: every test, real parts (kernel, emulator, mpremote, JupyterLab in Chromium)
 test: install chromium mosquitto proxy

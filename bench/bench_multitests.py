@@ -2,7 +2,7 @@
 own, driven by MicroPython's tests/run-multitests.py as it drives two real boards on serial
 ports (pyboard.py and the raw REPL, over each emulator's pty).
 
-    .venv/bin/python bench/bench_multitests.py --micropython ~/src/micropython [--dirs multi_espnow]
+    .venv/bin/python bench/bench_multitests.py --micropython ~/src/micropython [--dirs multi_espnow multi_bluetooth]
 
 PATH is a checkout of the micropython repository (v1.24.x: tests/ and tools/pyboard.py).
 Prints run-multitests.py's verdict per test and the summary; exits 1 if one failed. Not a
@@ -22,7 +22,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from esp32_kernel.emulator import launch  # noqa: E402
 
-DEFAULT_DIRS = ("multi_espnow",)  # multi_bluetooth: once Bluetooth LE is emulated
+DEFAULT_DIRS = ("multi_espnow", "multi_bluetooth")
 
 
 def main() -> int:

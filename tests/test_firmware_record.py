@@ -28,9 +28,6 @@ NOT_IMPORTED = {"webrepl_setup"}
 # What the emulator lacks, and why (the README's list says the same to users).
 DOCS_ONLY = "in MicroPython's docs, not on a v1.24 ESP32 (the stubs merge the docs in)"
 EXPLAINED = {
-    # The radio's second half: issue 16.
-    "bluetooth": "Bluetooth LE is not emulated yet",
-    "ubluetooth": "Bluetooth LE is not emulated yet",
     # Peripherals with no bench part yet.
     "network.PPP": "no PPP link on the bench",
     "esp32.ULP": "the ULP co-processor runs its own machine code, which is not emulated",

@@ -67,6 +67,8 @@ class Air:
         self.port = 0
         self.x = self.y = 0.0
         self.loss = 0.0
+        self.extra: dict = {}  # what other radios of the board put in its entry (ble.py: "ble")
+        self.on_ble: Callable[[dict], None] = lambda message: None  # Bluetooth LE messages (ble.py)
         self.reset()
 
     def reset(self) -> None:
@@ -78,13 +80,13 @@ class Air:
         self.frames: deque[tuple[bytes, bytes, int, float]] = deque()  # (source, data, rssi, arrived at)
         self._kept_bytes = 0
         self.received = self.dropped = 0
-        self._announce()
+        self.announce()
 
     async def start(self) -> None:
         loop = asyncio.get_running_loop()
         self._transport, _ = await loop.create_datagram_endpoint(lambda: _Receiver(self), local_addr=("127.0.0.1", 0))
         self.port = self._transport.get_extra_info("sockname")[1]
-        self._announce()
+        self.announce()
 
     def close(self) -> None:
         if self._transport is not None:
@@ -98,11 +100,13 @@ class Air:
     def _file(self) -> Path:
         return self.folder / f"{self.sta_mac.hex()}.json"
 
-    def _announce(self) -> None:
+    def announce(self) -> None:
+        """Write the board's entry in the air's folder (its radios' state, where it stands)."""
         if not self.port:
             return
         state = {"port": self.port, "macs": [self.sta_mac.hex(), self.ap_mac.hex()], "channel": self.channel,
-                 "radio": self.sta_on or self.ap_on, "x": self.x, "y": self.y, "loss": self.loss, "pid": os.getpid()}  # fmt: skip
+                 "radio": self.sta_on or self.ap_on, "x": self.x, "y": self.y, "loss": self.loss, "pid": os.getpid(),
+                 **self.extra}  # fmt: skip
         partial = self._file.with_suffix(".part")
         partial.write_text(json.dumps(state))
         os.replace(partial, self._file)
@@ -111,7 +115,7 @@ class Air:
 
     def set_radio(self, sta_on: bool, ap_on: bool, channel: int) -> None:
         self.sta_on, self.ap_on, self.channel = sta_on, ap_on, channel
-        self._announce()
+        self.announce()
 
     def set_espnow(self, on: bool, rxbuf: int) -> None:
         self.espnow_on, self.rxbuf = on, rxbuf
@@ -135,6 +139,20 @@ class Air:
         distance = math.hypot(board["x"] - self.x, board["y"] - self.y)
         return (board["radio"] and board["channel"] == self.channel and rssi_at(distance) >= WEAKEST_HEARD
                 and random.random() >= board["loss"])  # fmt: skip
+
+    def reachable(self) -> list[tuple[dict, float]]:
+        """The other boards a frame from here reaches now (in range, not lost), with their distance."""
+        found = []
+        for board in self._neighbours():
+            distance = math.hypot(board["x"] - self.x, board["y"] - self.y)
+            if rssi_at(distance) >= WEAKEST_HEARD and random.random() >= board["loss"]:
+                found.append((board, distance))
+        return found
+
+    def post(self, port: int, magic: bytes, message: dict) -> None:
+        """A message for one board's stack (its air port), as JSON after the magic."""
+        if self._transport is not None:
+            self._transport.sendto(magic + json.dumps(message).encode(), ("127.0.0.1", port))
 
     def _neighbours(self) -> list[dict]:
         boards = []
@@ -161,6 +179,13 @@ class Air:
         return [source.hex(), data.hex() or "-", rssi, int((time.monotonic() - at) * 1000), len(self.frames)]
 
     def _heard(self, packet: bytes) -> None:
+        if packet[:2] == b"BL":
+            try:
+                message = json.loads(packet[2:])
+            except ValueError:
+                return
+            self.on_ble(message)
+            return
         if len(packet) < _HEADER.size or len(packet) > _HEADER.size + MAX_DATA_LEN:
             return
         magic, source, destination, x, y, channel = _HEADER.unpack_from(packet)
@@ -185,7 +210,7 @@ class Air:
             self.loss = float(words[1])
         elif words:
             raise ValueError("air [place X Y | loss FRACTION]")
-        self._announce()
+        self.announce()
         return self.describe()
 
     def describe(self) -> dict:

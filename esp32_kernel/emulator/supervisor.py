@@ -31,6 +31,7 @@ from typing import TYPE_CHECKING
 from ..chip import board_profile
 from . import board_folder, esp32_texts, flash_boot, peers, storage
 from .air import DEFAULT_AIR, Air
+from .ble import BleStack
 from .bench import Bench, BenchError, unhex
 from .console_shaper import ConsoleShaper, ReplMode
 from .rfc2217_link import Rfc2217Client, auto_reset_pins
@@ -177,6 +178,8 @@ class Supervisor:
         # ESP-NOW's radio (air.py): the board's MACs as network.WLAN makes them (unique_id + interface)
         ap_mac = self._unique_id[:5] + bytes([(self._unique_id[5] + 1) & 0xFF])
         self.air = Air(air, self._unique_id, ap_mac, arrived=lambda: self._send_event("espnow 0"))
+        bt_mac = self._unique_id[:5] + bytes([(self._unique_id[5] + 2) & 0xFF])  # an ESP32's Bluetooth MAC: base + 2
+        self.ble = BleStack(self.air, bt_mac, to_board=lambda: self._send_event("ble 0"))
 
     # -- life cycle
 
@@ -277,6 +280,7 @@ class Supervisor:
         self._webrepl_password = None  # a reset closes the board's sockets and stops its WiFi
         self._wlan_active = {0: False, 1: False}  # STA_IF, AP_IF
         self.air.reset()  # the radio is off and ESP-NOW stopped, as after a board's reset
+        self.ble.reset()
         self._sta_up_at = None  # when the station got its IP (a future time while connecting)
         self._drop_webrepl_client()
         self._pump_active = False
@@ -975,6 +979,10 @@ class Supervisor:
             raise ValueError(f"unknown espnow request {op!r}")
         return None
 
+    def _chip_ble(self, op: str, *args: str):
+        """Bluetooth LE's stack (ble.py), for the board's bluetooth module."""
+        return self.ble.request(op, list(args))
+
     def _chip_wlan_disconnected(self) -> None:
         self._sta_up_at = None
         self._drop_unreachable_webrepl()
@@ -1068,6 +1076,8 @@ class Supervisor:
                     reply = commands[command]()
                 elif command == "noise" and len(words) == 2 and words[1].isdigit():
                     reply = {"ok": True, "sent": self.line_noise(int(words[1]))}
+                elif command == "ble" and len(words) == 1:
+                    reply = {"ok": True, **self.ble.describe()}
                 elif command == "air":
                     try:
                         reply = {"ok": True, **self.air.control(words[1:])}
@@ -1082,7 +1092,7 @@ class Supervisor:
                     self._subscribers.add(writer)
                     reply = {"ok": True, "subscribed": True}
                 elif command == "help":
-                    reply = {"ok": True, "commands": sorted([*commands, "air", "events", "noise", "sdcard", *self.bench_commands()])}
+                    reply = {"ok": True, "commands": sorted([*commands, "air", "ble", "events", "noise", "sdcard", *self.bench_commands()])}
                 else:
                     try:
                         reply = {"ok": True, **self.bench.control(words)}

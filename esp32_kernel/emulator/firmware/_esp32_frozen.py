@@ -16,7 +16,7 @@ import vfs
 FROZEN = (
     "esp", "esp32", "neopixel", "apa106", "dht", "onewire", "_onewire", "ds18x20", "flashbdev", "inisetup",
     "btree", "ntptime", "upysh", "urequests", "umqtt", "umqtt.simple", "umqtt.robust", "webrepl", "webrepl_setup",
-    "espnow", "_espnow", "aioespnow",
+    "espnow", "_espnow", "aioespnow", "bluetooth",
     "_esp32_i2c", "_esp32_uart", "_esp32_spi", "_esp32_socket", "_esp32_vfs", "_esp32_uctypes", "_esp32_sdcard", "_esp32_i2s", "_esp32_lan",
 )  # fmt: skip
 # Built-in modules of the unix port that a board's differ from: loaded from the firmware on first
@@ -28,7 +28,7 @@ _EXTENSIBLE = ("socket",)
 # frozen here): their u-names (`import uos`, `import umachine`) give the very same modules, as
 # a board resolves a u-name it lacks to the built-in (the unix port would give its own).
 # A user's file of the u-name wins, as on a board.
-U_NAMED = ("sys", "time", "os", "errno", "io", "select", "socket", "machine", "network", "esp", "esp32")
+U_NAMED = ("sys", "time", "os", "errno", "io", "select", "socket", "machine", "network", "esp", "esp32", "bluetooth")
 _MOUNT = "/.esp32-firmware"
 _firmware_dir = __file__.rsplit("/", 1)[0]
 _c_import = builtins.__import__

@@ -1,0 +1,135 @@
+"""Bluetooth LE between emulated boards (issue 16): two real emulators in one air of their own,
+`bluetooth` driven through the raw REPL on each — advertising and scanning, a connection, a GATT
+server on one and its client on the other, notifications, pairing — and the errors a board gives.
+MicroPython's own tests/multi_bluetooth run against two boards in bench/bench_multitests.py."""
+
+from __future__ import annotations
+
+import uuid
+
+import pytest
+
+from board_helpers import ERRNO, HANG_GUARD_S, error_of, wait_for
+from esp32_kernel.board import Board
+from esp32_kernel.emulator.process import launch
+
+# A board's handler: every event, in order, with its tuple (bytes as hex, UUIDs by repr).
+HANDLER = """import bluetooth, time
+ble = bluetooth.BLE()
+seen = []
+def on_event(event, data):
+    seen.append((event, tuple(bytes(d).hex() if isinstance(d, (bytes, memoryview)) else repr(d) if isinstance(d, bluetooth.UUID) else d for d in data)))
+ble.irq(on_event)
+ble.active(True)
+def wait(event, ms=5000):
+    t = time.ticks_ms()
+    while time.ticks_diff(time.ticks_ms(), t) < ms:
+        for e in seen:
+            if e[0] == event:
+                seen.remove(e)
+                return e[1]
+        time.sleep_ms(5)
+    raise OSError('no event %d' % event)
+"""
+SENSOR = """from bluetooth import UUID, FLAG_READ, FLAG_NOTIFY, FLAG_WRITE
+ENV = UUID(0x181A)
+TEMP = (UUID(0x2A6E), FLAG_READ | FLAG_NOTIFY)
+LABEL = (UUID('6e400001-b5a3-f393-e0a9-e50e24dcca9e'), FLAG_READ | FLAG_WRITE)
+((temp, label),) = ble.gatts_register_services(((ENV, (TEMP, LABEL)),))
+ble.gatts_write(temp, b'\\x09\\x08')
+ble.gap_advertise(100_000, b'\\x02\\x01\\x06\\x07\\x09sensor')
+print(ble.config('mac')[1].hex())"""
+
+
+@pytest.fixture(scope="module")
+def pair(tmp_path_factory):
+    """A peripheral (a sensor: the environmental sensing service, advertising) and a central,
+    alone in an air of their own."""
+    air = f"ble-{uuid.uuid4().hex[:8]}"
+    with launch(board_dir=tmp_path_factory.mktemp("p"), air=air) as p, launch(board_dir=tmp_path_factory.mktemp("c"), air=air) as c:
+        peripheral, central = Board(p.url), Board(c.url)
+        for board in (peripheral, central):
+            board.connect()
+            board.exec(HANDLER)
+        peripheral.mac = peripheral.exec(SENSOR).strip().splitlines()[-1]
+        peripheral.emu = p
+        yield peripheral, central
+        peripheral.close()
+        central.close()
+
+
+def test_a_scan_finds_the_advertiser_with_its_data_and_signal(pair):
+    peripheral, central = pair
+    central.exec("ble.gap_scan(300, 30000, 30000)\nwait(6, 3000)")  # _IRQ_SCAN_DONE
+    results = central.eval(f"[d for e, d in seen if e == 5 and d[1] == {peripheral.mac!r}]")
+    assert results, "no _IRQ_SCAN_RESULT from the advertiser"
+    addr_type, addr, adv_type, rssi, adv_data = results[0]
+    assert (addr_type, adv_type, rssi) == (0, 0, -32)  # public address, ADV_IND, one desk away
+    assert bytes.fromhex(adv_data) == b"\x02\x01\x06\x07\x09sensor"
+    central.exec("seen.clear()")
+
+
+def test_a_central_connects_reads_writes_and_gets_notified(pair):
+    peripheral, central = pair
+    central.exec(f"ble.gap_connect(0, bytes.fromhex({peripheral.mac!r}))\nconn = wait(7)[0]")
+    peripheral.exec("pconn, _, central_mac = wait(1)")  # _IRQ_CENTRAL_CONNECT
+    assert peripheral.eval("central_mac") == central.eval("ble.config('mac')[1].hex()")
+    assert peripheral.eval("ble.gap_advertise(100_000) is None")  # connected: advertising stopped, restart is fine
+    services = central.exec("ble.gattc_discover_services(conn)\nwait(10)\nprint([d[3] for e, d in seen if e == 9])")
+    assert "UUID(0x181a)" in services and "UUID(0x1800)" in services
+    central.exec("seen.clear()\nble.gattc_discover_characteristics(conn, 1, 0xffff)\nwait(12)")
+    chars = central.eval("[(d[2], d[3], d[4]) for e, d in seen if e == 11]")
+    by_uuid = {c[2]: (c[0], c[1]) for c in chars}
+    temp, props = by_uuid["UUID(0x2a6e)"]
+    assert props == 0x12  # read | notify
+    label = by_uuid["UUID('6e400001-b5a3-f393-e0a9-e50e24dcca9e')"][0]
+    central.exec(f"seen.clear()\nble.gattc_read(conn, {temp})")
+    assert central.eval("wait(15)[2]") == "0908" and central.eval("wait(16)[2]") == 0  # 20.57 °C, status ok
+    central.exec(f"ble.gattc_write(conn, {label}, b'kitchen', 1)")
+    assert central.eval("wait(17)[2]") == 0  # _IRQ_GATTC_WRITE_DONE
+    assert peripheral.eval(f"wait(3)[1] == label and ble.gatts_read(label)") == b"kitchen"
+    peripheral.exec("ble.gatts_notify(pconn, temp, b'\\x10\\x08')")
+    assert central.eval("wait(18)[1:]") == (temp, "1008")  # _IRQ_GATTC_NOTIFY
+    central.exec("ble.gap_pair(conn)")
+    assert central.eval("wait(28)[1:]") == (1, 0, 0, 16)  # _IRQ_ENCRYPTION_UPDATE: encrypted, not authenticated
+    assert central.eval("ble.gap_disconnect(conn)") is True
+    central.exec("wait(8)")  # _IRQ_PERIPHERAL_DISCONNECT
+    peripheral.exec("wait(2)")  # _IRQ_CENTRAL_DISCONNECT
+    assert central.eval("ble.gap_disconnect(conn)") is False  # gone already
+
+
+def test_connecting_to_nobody_ends_as_a_board_reports_it(pair):
+    _, central = pair
+    central.exec("seen.clear()\nble.gap_connect(0, b'\\x02\\x00\\x00\\x00\\x00\\x01', 200)")
+    assert central.eval("wait(8, 3000)")[0] == 0xFFFF  # a failed connect: _IRQ_PERIPHERAL_DISCONNECT, no handle
+
+
+def test_out_of_range_is_out_of_sight(pair):
+    peripheral, central = pair
+    peripheral.exec("ble.gap_advertise(100_000, b'\\x02\\x01\\x06')")
+    peripheral.emu.bench("air", "place", "500", "0")
+    try:
+        central.exec("seen.clear()\nble.gap_scan(300, 30000, 30000)\nwait(6, 3000)")
+        assert central.eval(f"[d for e, d in seen if e == 5 and d[1] == {peripheral.mac!r}]") == []
+    finally:
+        peripheral.emu.bench("air", "place", "0", "0")
+
+
+def test_uuids_and_the_errors_of_a_stopped_radio(pair):
+    _, central = pair
+    assert central.eval("repr(bluetooth.UUID(0x2A6E))") == "UUID(0x2a6e)"
+    assert central.eval("bytes(bluetooth.UUID('6e400001-b5a3-f393-e0a9-e50e24dcca9e'))") == bytes.fromhex(
+        "9ecadc240ee5a9e093f3a3b50100406e"
+    )
+    assert central.eval("bluetooth.UUID(0x180F) == bluetooth.UUID(b'\\x0f\\x18')") is True
+    assert error_of(central, "bluetooth.UUID('nope')") == "ValueError: invalid UUID"
+    assert error_of(central, "ble.irq(3)") == "ValueError: invalid handler"
+    assert central.eval("ble.config('gap_name')") == b"MPY ESP32"
+    central.exec("ble.active(False)")
+    try:
+        assert error_of(central, "ble.gap_advertise(100_000, b'')") == f"OSError: [Errno {ERRNO['EPERM']}] EPERM"
+        assert error_of(central, "ble.config('mac')") == f"OSError: [Errno {ERRNO['EPERM']}] EPERM"
+        assert central.eval("ble.active()") is False
+    finally:
+        central.exec("ble.active(True)")
+    wait_for(lambda: central.eval("ble.active()"), HANG_GUARD_S)
