@@ -28,16 +28,16 @@ class UUID:
             if not 0 <= value <= 0xFFFFFFFF:
                 raise ValueError("invalid UUID")
             raw = value.to_bytes(2 if value <= 0xFFFF else 4, "little")
-        elif isinstance(value, str):
-            digits = value.replace("-", "")
-            if len(digits) != 32:
-                raise ValueError("invalid UUID")
-            try:
-                raw = bytes(reversed(bytes.fromhex(digits)))
-            except ValueError:
-                raise ValueError("invalid UUID") from None
         else:
-            raw = bytes(value)
+            raw = None
+            if isinstance(value, str):  # 128 bits written out; any other str is taken as its bytes
+                try:
+                    digits = bytes.fromhex(value.replace("-", ""))
+                    raw = bytes(reversed(digits)) if len(digits) == 16 else None
+                except ValueError:
+                    pass
+                value = value.encode() if raw is None else value
+            raw = raw or bytes(value)
             if len(raw) not in (2, 4, 16):
                 raise ValueError("invalid UUID")
         self._raw = raw
@@ -53,6 +53,21 @@ class UUID:
 
     def __hash__(self):
         return hash(self._raw)
+
+    def _key(self):  # 16-bit before 32-bit before 128-bit, then by their bytes
+        return (len(self._raw), self._raw)
+
+    def __lt__(self, other):
+        return self._key() < other._key()
+
+    def __le__(self, other):
+        return self._key() <= other._key()
+
+    def __gt__(self, other):
+        return self._key() > other._key()
+
+    def __ge__(self, other):
+        return self._key() >= other._key()
 
     def __repr__(self):
         if len(self._raw) == 16:
@@ -141,11 +156,11 @@ class BLE:
             return
         _stack("scan", int(duration_ms), int(interval_us), int(window_us), int(bool(active)))
 
-    def gap_connect(self, addr_type, addr, scan_duration_ms=2000, *args):
+    def gap_connect(self, addr_type, addr, scan_duration_ms=2000, min_conn_interval_us=None, max_conn_interval_us=None):
         if addr_type is None:  # cancels a connect in progress
             _stack("connect", "-")
             return
-        _stack("connect", int(addr_type), _word(addr), int(scan_duration_ms))
+        _stack("connect", int(addr_type), _word(addr), 2000 if scan_duration_ms is None else int(scan_duration_ms))
 
     def gap_disconnect(self, conn_handle):
         return _stack("disconnect", int(conn_handle))
