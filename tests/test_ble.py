@@ -122,7 +122,9 @@ def test_uuids_and_the_errors_of_a_stopped_radio(pair):
         "9ecadc240ee5a9e093f3a3b50100406e"
     )
     assert central.eval("bluetooth.UUID(0x180F) == bluetooth.UUID(b'\\x0f\\x18')") is True
-    assert error_of(central, "bluetooth.UUID('nope')") == "ValueError: invalid UUID"
+    assert central.eval("repr(bluetooth.UUID('AB12'))") == "UUID(0x32314241)"  # any other str: its bytes
+    assert error_of(central, "bluetooth.UUID('abc')") == "ValueError: invalid UUID"
+    assert central.eval("sorted([bluetooth.UUID('AB12'), bluetooth.UUID(0x181A)])[0] == bluetooth.UUID(0x181A)") is True
     assert error_of(central, "ble.irq(3)") == "ValueError: invalid handler"
     assert central.eval("ble.config('gap_name')") == b"MPY ESP32"
     central.exec("ble.active(False)")
