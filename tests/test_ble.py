@@ -11,7 +11,7 @@ import pytest
 
 from board_helpers import ERRNO, HANG_GUARD_S, error_of, wait_for
 from esp32_kernel.board import Board
-from esp32_kernel.emulator.process import launch
+from esp32_kernel.emulator.process import EmulatorError, launch
 
 # A board's handler: every event, in order, with its tuple (bytes as hex, UUIDs by repr).
 HANDLER = """import bluetooth, time
@@ -135,3 +135,41 @@ def test_uuids_and_the_errors_of_a_stopped_radio(pair):
     finally:
         central.exec("ble.active(True)")
     wait_for(lambda: central.eval("ble.active()"), HANG_GUARD_S)
+
+
+def test_the_bench_sensor_is_found_read_and_notifies_a_board(pair):
+    peripheral, central = pair
+    reply = peripheral.emu.bench("ble_sensor", "greenhouse", 23.5, 60)
+    assert reply["ok"] and reply["name"] == "greenhouse", reply
+    central.exec("seen.clear()\nble.gap_scan(300, 30000, 30000)\nwait(6, 3000)")
+    found = central.eval("[d[1] for e, d in seen if e == 5 and b'greenhouse' in bytes.fromhex(d[4])]")
+    assert found and found[0] == reply["mac"]
+    central.exec(f"seen.clear()\nble.gap_connect(0, bytes.fromhex({reply['mac']!r}))\nsconn = wait(7)[0]\n"
+                 "ble.gattc_discover_characteristics(sconn, 1, 0xffff)\nwait(12)\n"
+                 "th = [d[2] for e, d in seen if e == 11 and d[4] == 'UUID(0x2a6e)'][0]\nseen.clear()\n"
+                 "ble.gattc_read(sconn, th)")  # fmt: skip
+    assert central.eval("wait(15)[2]") == (2350).to_bytes(2, "little").hex()  # 23.50 °C in 0.01 °C
+    central.exec("ble.gattc_write(sconn, th + 1, b'\\x01\\x00', 1)\nwait(17)")  # subscribe: its 0x2902
+    peripheral.emu.bench("ble_sensor", "greenhouse", 24)
+    assert central.eval("wait(18, 3000)[2]") == (2400).to_bytes(2, "little").hex()  # notified within its second
+    central.exec("ble.gap_disconnect(sconn)\nwait(8)")
+
+
+def test_the_bench_phone_reads_writes_and_subscribes_to_a_board(pair):
+    peripheral, _ = pair
+    peripheral.exec("ble.gap_advertise(100_000, b'\\x02\\x01\\x06\\x07\\x09sensor')")
+    found = peripheral.emu.bench("phone", "scan", 400)["found"]
+    assert {"mac": peripheral.mac, "rssi": -32, "name": "sensor"} in found, found
+    assert peripheral.emu.bench("phone", "connect", peripheral.mac)["ok"]
+    chars = {c["uuid"]: c for c in peripheral.emu.bench("phone", "characteristics")["characteristics"]}
+    temp, label = chars["2a6e"]["handle"], chars["6e400001b5a3f393e0a9e50e24dcca9e"]["handle"]
+    assert chars["2a6e"]["properties"] == 0x12
+    assert peripheral.emu.bench("phone", "read", temp)["value"] == peripheral.eval("ble.gatts_read(temp).hex()")
+    assert peripheral.emu.bench("phone", "write", label, b"porch".hex())["status"] == 0
+    assert peripheral.eval("ble.gatts_read(label)") == b"porch"
+    peripheral.emu.bench("phone", "subscribe", temp)
+    peripheral.exec("ble.gatts_write(temp, b'\\x0a\\x0b', True)")  # send_update: to the subscribed phone
+    assert wait_for(lambda: peripheral.emu.bench("phone", "notifications")["notifications"]) == [{"handle": temp, "value": "0a0b"}]
+    assert peripheral.emu.bench("phone", "disconnect")["connected"] is None
+    with pytest.raises(EmulatorError, match="not connected"):
+        peripheral.emu.bench("phone", "read", temp)

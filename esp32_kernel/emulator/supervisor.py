@@ -31,6 +31,7 @@ from typing import TYPE_CHECKING
 from ..chip import board_profile
 from . import board_folder, esp32_texts, flash_boot, peers, storage
 from .air import DEFAULT_AIR, Air
+from . import ble_bench
 from .ble import BleStack
 from .bench import Bench, BenchError, unhex
 from .console_shaper import ConsoleShaper, ReplMode
@@ -180,6 +181,7 @@ class Supervisor:
         self.air = Air(air, self._unique_id, ap_mac, arrived=lambda: self._send_event("espnow 0"))
         bt_mac = self._unique_id[:5] + bytes([(self._unique_id[5] + 2) & 0xFF])  # an ESP32's Bluetooth MAC: base + 2
         self.ble = BleStack(self.air, bt_mac, to_board=lambda: self._send_event("ble 0"))
+        self._bench_radios: dict[str, ble_bench.Sensor | ble_bench.Phone] = {}  # BLE devices on the bench, by name
 
     # -- life cycle
 
@@ -222,6 +224,8 @@ class Supervisor:
 
     async def close(self) -> None:
         self.air.close()
+        for radio in self._bench_radios.values():
+            radio.close()
         for server in self._servers:
             server.close()
         if self._webrepl_server is not None:
@@ -983,6 +987,24 @@ class Supervisor:
         """Bluetooth LE's stack (ble.py), for the board's bluetooth module."""
         return self.ble.request(op, list(args))
 
+    async def _ble_bench(self, command: str, args: list[str]) -> dict:
+        """The bench's Bluetooth devices (ble_bench.py): `ble_sensor NAME [°C [%RH]]`, `phone …`."""
+        if command == "phone":
+            phone = self._bench_radios.get("phone")
+            if phone is None:
+                phone = self._bench_radios["phone"] = ble_bench.Phone(self.air.name)
+                await phone.start()
+            return await phone.control(args)
+        if not args or args[0] == "phone" or len(args) > 3:
+            raise ValueError("ble_sensor NAME [°C [%RH]]")
+        sensor = self._bench_radios.get(args[0])
+        numbers = [float(a) for a in args[1:]] + [None, None]
+        if sensor is None:
+            sensor = self._bench_radios[args[0]] = ble_bench.Sensor(self.air.name, args[0])
+            await sensor.start()
+        sensor.set(numbers[0], numbers[1])
+        return sensor.describe()
+
     def _chip_wlan_disconnected(self) -> None:
         self._sta_up_at = None
         self._drop_unreachable_webrepl()
@@ -1078,6 +1100,11 @@ class Supervisor:
                     reply = {"ok": True, "sent": self.line_noise(int(words[1]))}
                 elif command == "ble" and len(words) == 1:
                     reply = {"ok": True, **self.ble.describe()}
+                elif command in ("ble_sensor", "phone"):
+                    try:
+                        reply = {"ok": True, **await self._ble_bench(command, words[1:])}
+                    except ValueError as error:
+                        reply = {"ok": False, "error": str(error)}
                 elif command == "air":
                     try:
                         reply = {"ok": True, **self.air.control(words[1:])}
@@ -1092,7 +1119,7 @@ class Supervisor:
                     self._subscribers.add(writer)
                     reply = {"ok": True, "subscribed": True}
                 elif command == "help":
-                    reply = {"ok": True, "commands": sorted([*commands, "air", "ble", "events", "noise", "sdcard", *self.bench_commands()])}
+                    reply = {"ok": True, "commands": sorted([*commands, "air", "ble", "ble_sensor", "phone", "events", "noise", "sdcard", *self.bench_commands()])}
                 else:
                     try:
                         reply = {"ok": True, **self.bench.control(words)}
