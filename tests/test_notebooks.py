@@ -157,6 +157,15 @@ def check_espnow(out: str) -> None:
     assert "remote: ESP-NOW off" in out and "receiver: ESP-NOW off" in out and "Disconnected board 'remote'" in out
 
 
+def check_ble_sensor(out: str) -> None:
+    name = one(out, r"advertising as (esp32-[0-9a-f]{4})")[0]
+    assert f"the phone found {name} at -32 dBm" in out
+    assert one(out, r"the phone read ([0-9.]+) °C") == (22.0,), "the thermistor's 22 °C through GATT"
+    times, last, warmest = one(out, r"notified (\d+) times, last ([0-9.]+) °C \(warmest ([0-9.]+) °C\)")
+    assert times >= 4 and last == warmest == 32.0, "notifications followed the warming thermistor"
+    assert "FigureWidget" in out and "BLE off" in out and "the phone is disconnected" in out
+
+
 def check_deploy(out: str) -> None:
     assert "Wrote /blink.py on the board" in out and "blinked 3 times" in out
     assert "Wrote /main.py on the board" in out and "# main.py: runs at every power-on" in out
@@ -198,6 +207,7 @@ CHECKS = {
     "11-sound-i2s.ipynb": check_sound,
     "12-mqtt.ipynb": check_mqtt,
     "13-espnow.ipynb": check_espnow,
+    "14-ble-sensor.ipynb": check_ble_sensor,
 }
 
 

@@ -1,4 +1,4 @@
-"""Write the lab-course notebooks (03–13) from the cell lists in this folder.
+"""Write the lab-course notebooks (03–14) from the cell lists in this folder.
 
     .venv/bin/python notebooks/src/make_notebooks.py [NAME…]
 
@@ -30,6 +30,7 @@ MODULES = [
     "nb11_sound_i2s",
     "nb12_mqtt",
     "nb13_espnow",
+    "nb14_ble_sensor",
 ]
 
 
