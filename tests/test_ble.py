@@ -173,3 +173,17 @@ def test_the_bench_phone_reads_writes_and_subscribes_to_a_board(pair):
     assert peripheral.emu.bench("phone", "disconnect")["connected"] is None
     with pytest.raises(EmulatorError, match="not connected"):
         peripheral.emu.bench("phone", "read", temp)
+
+
+def test_a_bench_heart_rate_monitor_notifies_its_beats(pair):
+    peripheral, central = pair  # the bench's devices live beside a supervisor, in its air
+    reply = peripheral.emu.bench("ble_heart_rate", "strap", 91)
+    assert (reply["kind"], reply["bpm"]) == ("HeartRateMonitor", 91.0)
+    central.exec(f"seen.clear()\nble.gap_connect(0, bytes.fromhex({reply['mac']!r}))\nhconn = wait(7)[0]\n"
+                 "ble.gattc_discover_characteristics(hconn, 1, 0xffff)\nwait(12)\n"
+                 "hr = [d[2] for e, d in seen if e == 11 and d[4] == 'UUID(0x2a37)'][0]\nseen.clear()\n"
+                 "ble.gattc_write(hconn, hr + 1, b'\\x01\\x00', 1)\nwait(17)")  # fmt: skip
+    assert central.eval("wait(18, 3000)[2]") == "005b"  # flags 0, 91 beats per minute
+    with pytest.raises(EmulatorError, match="HeartRateMonitor on the bench already"):
+        peripheral.emu.bench("ble_sensor", "strap")
+    central.exec("ble.gap_disconnect(hconn)\nwait(8)")

@@ -1,10 +1,11 @@
-"""Bluetooth LE devices on the bench, in the board's air: a sensor that advertises and notifies
-(the Environmental Sensing service: temperature and humidity) and a phone, a central the
-notebook drives to scan, connect, read, write and subscribe. Each has a radio of its own
+"""Bluetooth LE devices on the bench, in the board's air: peripherals that advertise and notify
+(a sensor with the Environmental Sensing service, a heart-rate monitor) and a phone, a central
+the notebook drives to scan, connect, read, write and subscribe. Each has a radio of its own
 (air.py, ble.py) beside the board's, so it is one more device in the room, found by any
 emulated board in the same air — and it needs no second board for a lab.
 
-Control channel: ``ble_sensor NAME [°C [%RH]]`` adds or updates a sensor; ``phone scan [MS]``,
+Control channel: ``ble_sensor NAME [°C [%RH]]`` and ``ble_heart_rate NAME [BPM]`` add or
+update a peripheral; ``phone scan [MS]``,
 ``phone connect MAC``, ``phone characteristics``, ``phone read HANDLE``, ``phone write HANDLE
 HEX``, ``phone subscribe HANDLE``, ``phone notifications``, ``phone disconnect``.
 """
@@ -19,6 +20,7 @@ from . import ble
 from .air import Air
 
 ENVIRONMENTAL_SENSING, TEMPERATURE, HUMIDITY = "1a18", "6e2a", "6f2a"  # 0x181A, 0x2A6E, 0x2A6F (little-endian hex)
+HEART_RATE, HEART_RATE_MEASUREMENT = "0d18", "372a"  # 0x180D, 0x2A37
 NOTIFY_EVERY_S = 1.0
 PATIENCE_S = 5.0  # a phone's operation that gets no answer in this long fails
 
@@ -51,19 +53,24 @@ class _BenchRadio:
         pass
 
 
-class Sensor(_BenchRadio):
-    """Advertises its name and the Environmental Sensing service; notifies its subscribers of
-    the temperature (0.01 °C, sint16) and humidity (0.01 %, uint16) every second."""
+class _Peripheral(_BenchRadio):
+    """Advertises its name and its service; each second writes its readings (`readings()`:
+    characteristic UUID → bytes) and notifies its subscribers. Kinds say SERVICE and READINGS
+    (characteristic UUIDs, all read | notify)."""
 
-    def __init__(self, air_name: str, name: str, celsius: float = 21.0, humidity: float = 45.0):
+    SERVICE = ""
+    READINGS: tuple[str, ...] = ()
+    settings: dict[str, float]  # what the bench sets (ble_sensor NAME 23.5 …)
+
+    def __init__(self, air_name: str, name: str):
         super().__init__(air_name, name)
-        self.celsius, self.humidity = celsius, humidity
         self._ticker: asyncio.Task | None = None
 
     async def start(self) -> None:
         await super().start()
-        services = [[ENVIRONMENTAL_SENSING, [[TEMPERATURE, 0x12, []], [HUMIDITY, 0x12, []]]]]  # read | notify
-        ((self._temperature, self._humidity),) = self.stack.request("register", [json.dumps(services).encode().hex()])
+        services = [[self.SERVICE, [[uuid, 0x12, []] for uuid in self.READINGS]]]  # read | notify
+        (handles,) = self.stack.request("register", [json.dumps(services).encode().hex()])
+        self._handles = dict(zip(self.READINGS, handles))
         self._advertise()
         self._ticker = asyncio.get_running_loop().create_task(self._tick())
 
@@ -74,22 +81,19 @@ class Sensor(_BenchRadio):
 
     def _advertise(self) -> None:
         name = self.name.encode()[:20]
-        adv = bytes([2, 0x01, 0x06, len(name) + 1, 0x09]) + name + bytes([3, 0x03]) + bytes.fromhex(ENVIRONMENTAL_SENSING)
+        adv = bytes([2, 0x01, 0x06, len(name) + 1, 0x09]) + name + bytes([3, 0x03]) + bytes.fromhex(self.SERVICE)
         self.stack.request("advertise", ["100000", adv.hex(), "-", "1"])
 
-    def set(self, celsius: float | None = None, humidity: float | None = None) -> None:
-        self.celsius = self.celsius if celsius is None else celsius
-        self.humidity = self.humidity if humidity is None else humidity
-        self._write(send_update=False)
+    def readings(self) -> dict[str, bytes]:
+        raise NotImplementedError
 
-    def _write(self, send_update: bool) -> None:
-        update = "1" if send_update else "0"
-        self.stack.request("write", [str(self._temperature), round(self.celsius * 100).to_bytes(2, "little", signed=True).hex(), update])
-        self.stack.request("write", [str(self._humidity), round(self.humidity * 100).to_bytes(2, "little").hex(), update])
+    def write(self, send_update: bool = False) -> None:
+        for uuid, value in self.readings().items():
+            self.stack.request("write", [str(self._handles[uuid]), value.hex() or "-", "1" if send_update else "0"])
 
     async def _tick(self) -> None:
         while True:
-            self._write(send_update=True)
+            self.write(send_update=True)
             await asyncio.sleep(NOTIFY_EVERY_S)
 
     def on_event(self, code: int, fields: list) -> None:
@@ -97,8 +101,38 @@ class Sensor(_BenchRadio):
             self._advertise()
 
     def describe(self) -> dict:
-        return {"name": self.name, "mac": self.mac.hex(), "celsius": self.celsius, "humidity": self.humidity,
+        return {"name": self.name, "kind": type(self).__name__, "mac": self.mac.hex(), **self.settings,
                 "connections": len(self.stack.conns)}  # fmt: skip
+
+
+class Sensor(_Peripheral):
+    """Environmental Sensing (0x181A): temperature (0.01 °C, sint16), humidity (0.01 %, uint16)."""
+
+    SERVICE, READINGS = ENVIRONMENTAL_SENSING, (TEMPERATURE, HUMIDITY)
+
+    def __init__(self, air_name: str, name: str):
+        super().__init__(air_name, name)
+        self.settings = {"celsius": 21.0, "humidity": 45.0}
+
+    def readings(self) -> dict[str, bytes]:
+        return {TEMPERATURE: round(self.settings["celsius"] * 100).to_bytes(2, "little", signed=True),
+                HUMIDITY: round(self.settings["humidity"] * 100).to_bytes(2, "little")}  # fmt: skip
+
+
+class HeartRateMonitor(_Peripheral):
+    """Heart Rate (0x180D): the measurement (0x2A37: flags 0, then beats per minute as a byte)."""
+
+    SERVICE, READINGS = HEART_RATE, (HEART_RATE_MEASUREMENT,)
+
+    def __init__(self, air_name: str, name: str):
+        super().__init__(air_name, name)
+        self.settings = {"bpm": 72}
+
+    def readings(self) -> dict[str, bytes]:
+        return {HEART_RATE_MEASUREMENT: bytes([0, max(0, min(255, round(self.settings["bpm"])))])}
+
+
+KINDS = {"sensor": (Sensor, ("celsius", "humidity")), "heart_rate": (HeartRateMonitor, ("bpm",))}
 
 
 class Phone(_BenchRadio):

@@ -181,7 +181,7 @@ class Supervisor:
         self.air = Air(air, self._unique_id, ap_mac, arrived=lambda: self._send_event("espnow 0"))
         bt_mac = self._unique_id[:5] + bytes([(self._unique_id[5] + 2) & 0xFF])  # an ESP32's Bluetooth MAC: base + 2
         self.ble = BleStack(self.air, bt_mac, to_board=lambda: self._send_event("ble 0"))
-        self._bench_radios: dict[str, ble_bench.Sensor | ble_bench.Phone] = {}  # BLE devices on the bench, by name
+        self._bench_radios: dict[str, ble_bench.Sensor | ble_bench.HeartRateMonitor | ble_bench.Phone] = {}  # by name
 
     # -- life cycle
 
@@ -988,22 +988,26 @@ class Supervisor:
         return self.ble.request(op, list(args))
 
     async def _ble_bench(self, command: str, args: list[str]) -> dict:
-        """The bench's Bluetooth devices (ble_bench.py): `ble_sensor NAME [°C [%RH]]`, `phone …`."""
+        """The bench's Bluetooth devices (ble_bench.py): `ble_sensor NAME [°C [%RH]]`,
+        `ble_heart_rate NAME [BPM]`, `phone …`."""
         if command == "phone":
             phone = self._bench_radios.get("phone")
             if phone is None:
                 phone = self._bench_radios["phone"] = ble_bench.Phone(self.air.name)
                 await phone.start()
             return await phone.control(args)
-        if not args or args[0] == "phone" or len(args) > 3:
-            raise ValueError("ble_sensor NAME [°C [%RH]]")
-        sensor = self._bench_radios.get(args[0])
-        numbers = [float(a) for a in args[1:]] + [None, None]
-        if sensor is None:
-            sensor = self._bench_radios[args[0]] = ble_bench.Sensor(self.air.name, args[0])
-            await sensor.start()
-        sensor.set(numbers[0], numbers[1])
-        return sensor.describe()
+        kind, settings = ble_bench.KINDS[command.removeprefix("ble_")]
+        if not args or args[0] == "phone" or len(args) > 1 + len(settings):
+            raise ValueError(f"{command} NAME " + " ".join(f"[{name}]" for name in settings))
+        device = self._bench_radios.get(args[0])
+        if device is not None and not isinstance(device, kind):
+            raise ValueError(f"{args[0]!r} is a {type(device).__name__} on the bench already")
+        if device is None:
+            device = self._bench_radios[args[0]] = kind(self.air.name, args[0])
+            await device.start()
+        device.settings.update(zip(settings, (float(a) for a in args[1:])))
+        device.write()
+        return device.describe()
 
     def _chip_wlan_disconnected(self) -> None:
         self._sta_up_at = None
@@ -1100,7 +1104,7 @@ class Supervisor:
                     reply = {"ok": True, "sent": self.line_noise(int(words[1]))}
                 elif command == "ble" and len(words) == 1:
                     reply = {"ok": True, **self.ble.describe()}
-                elif command in ("ble_sensor", "phone"):
+                elif command in ("ble_sensor", "ble_heart_rate", "phone"):
                     try:
                         reply = {"ok": True, **await self._ble_bench(command, words[1:])}
                     except ValueError as error:
@@ -1119,7 +1123,7 @@ class Supervisor:
                     self._subscribers.add(writer)
                     reply = {"ok": True, "subscribed": True}
                 elif command == "help":
-                    reply = {"ok": True, "commands": sorted([*commands, "air", "ble", "ble_sensor", "phone", "events", "noise", "sdcard", *self.bench_commands()])}
+                    reply = {"ok": True, "commands": sorted([*commands, "air", "ble", "ble_sensor", "ble_heart_rate", "phone", "events", "noise", "sdcard", *self.bench_commands()])}
                 else:
                     try:
                         reply = {"ok": True, **self.bench.control(words)}
