@@ -104,3 +104,13 @@ def test_wifi_connect_keeps_the_password_out_of_the_notebook_and_history(kc):
     assert not any("hunter22" in cell for cell in history)
     state = host_value(kc, "[w.value for w in __import__('ipywidgets').Widget.widgets.values() if type(w).__name__ == 'Password']")
     assert state and "hunter22" not in state
+
+
+def test_ble_scan_table_lists_what_the_board_hears(kc):
+    run_cell(kc, f"%%host\n{EMULATOR}.bench('ble_sensor', 'greenhouse', 23.5)")
+    run = run_cell(kc, "%ble 0.5")  # the scan runs on the board once the cell has ended
+    assert run.status == "ok", run.error
+    rows = eventually(kc, "[w.value for w in __import__('ipywidgets').Widget.widgets.values() "
+                          "if type(w).__name__ == 'HTML' and 'greenhouse' in w.value]", bool)  # fmt: skip
+    assert "0x181a" in rows[-1] and "dBm" in rows[-1] and "<td>yes</td>" in rows[-1]  # its service, signal, connectable
+    assert run_cell(kc, "%ble 100").reply["content"]["ename"] == "UsageError"

@@ -316,3 +316,82 @@ class WifiPanel(Panel):
             except Exception:  # noqa: BLE001 - try again next time
                 pass
         self.loop.call_later(2.0, self._poll)
+
+
+# A scan on the board, between cells: the strongest report of each advertiser, with its data.
+BLE_SCAN = """import bluetooth, time
+_b = bluetooth.BLE()
+_b.active(True)
+_s = {}
+def _h(e, d):
+    if e == 5:
+        k = bytes(d[1]).hex()
+        r = _s.get(k)
+        _s[k] = (max(d[3], r[0]) if r else d[3], d[2], (r[2] if r else b'') + bytes(d[4]) if d[2] == 4 or not r else bytes(d[4]) + r[2])
+    elif e == 6:
+        _s[''] = 1
+_b.irq(_h)
+_b.gap_scan(%d, 30000, 30000, True)
+while '' not in _s:
+    time.sleep_ms(20)
+_b.irq(None)
+del _s['']
+__r__([(k, v[0], v[1], v[2].hex()) for k, v in _s.items()])"""
+
+
+def advertised(data: bytes) -> dict:
+    """The name and service UUIDs in advertising (and scan response) data."""
+    found: dict = {"name": None, "services": []}
+    while len(data) >= 2 and data[0]:
+        length, kind, value = data[0], data[1], data[2 : 1 + data[0]]
+        if kind in (0x08, 0x09):
+            found["name"] = found["name"] or value.decode(errors="replace")
+        elif kind in (0x02, 0x03):  # 16-bit service UUIDs
+            found["services"] += [f"0x{int.from_bytes(value[i : i + 2], 'little'):04x}" for i in range(0, len(value) - 1, 2)]
+        elif kind in (0x06, 0x07):  # 128-bit
+            found["services"] += [value[i : i + 16][::-1].hex() for i in range(0, len(value) - 15, 16)]
+        data = data[1 + length :]
+    return found
+
+
+class BlePanel(Panel):
+    """A Bluetooth LE scan table: each advertiser the board hears, its name, address, signal and
+    services. The scan runs on the board between cells and takes its BLE.irq handler while it
+    runs (a program's own handler is set again by running its cell)."""
+
+    def __init__(self, live, seconds: float = 2.0) -> None:
+        super().__init__(live, "Bluetooth LE")
+        self.seconds = seconds
+        self.table = w.HTML(value="")
+        scan = w.Button(description="scan", icon="bluetooth")
+        scan.on_click(lambda _: self.scan())
+        self.box.children = [self.title, w.HBox([scan]), self.table, self.status]
+
+    def scan(self) -> None:
+        def run() -> None:
+            try:
+                found = self.live.board_call(BLE_SCAN % int(self.seconds * 1000), timeout=self.seconds + 10)
+            except BoardError as e:
+                self.say(f"scan failed: {e}", error=True)
+                return
+            import ast
+
+            rows = ast.literal_eval(found) if found else []
+            self.show(rows)
+            self.say(f"{len(rows)} device(s) heard in {self.seconds:g} s")
+
+        message = self.live.when_free("BLE scan", run)
+        if message:
+            self.say(message)
+
+    def show(self, rows: list) -> None:
+        body = []
+        for mac, rssi, adv_type, data in sorted(rows, key=lambda r: -r[1]):
+            about = advertised(bytes.fromhex(data))
+            address = ":".join(mac[i : i + 2] for i in range(0, 12, 2))
+            bars = "▂▄▆█"[: max(1, min(4, (rssi + 100) // 15))]
+            body.append(f"<tr><td>{html.escape(about['name'] or '—')}</td><td><code>{address}</code></td>"
+                        f"<td>{rssi} dBm {bars}</td><td>{'yes' if adv_type in (0, 1) else 'no'}</td>"
+                        f"<td>{html.escape(', '.join(about['services']))}</td></tr>")  # fmt: skip
+        head = "<tr><th>name</th><th>address</th><th>RSSI</th><th>connectable</th><th>services</th></tr>"
+        self.table.value = f"<table>{head}{''.join(body)}</table>"

@@ -133,7 +133,20 @@ class LiveMagics(KernelMagics):
         and RSSI over time."""
         display(_widgets().WifiPanel(self.live))
 
+    @line_magic
+    def ble(self, line: str) -> None:
+        """%ble [SECONDS] — a Bluetooth LE scan table: what the board hears (name, address, RSSI,
+        connectable, services); scans for SECONDS (2) now and at each click of scan."""
+        args = parse_line(_ble, line)
+        if not 0.1 <= args.seconds <= 60:
+            raise MagicUsageError("%ble SECONDS: a scan of 0.1 to 60 seconds")
+        panel = _widgets().BlePanel(self.live, args.seconds)
+        display(panel)
+        panel.scan()
 
+
+_ble = MagicParser(prog="ble", add_help=False)
+_ble.add_argument("seconds", nargs="?", type=float, default=2.0)
 _adc = MagicParser(prog="adc", add_help=False)
 _adc.add_argument("pins", nargs="*", type=int)
 _adc.add_argument("--atten", default="11db", choices=list(ADC_ATTENUATIONS))
