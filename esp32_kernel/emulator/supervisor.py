@@ -328,6 +328,10 @@ class Supervisor:
     def _board_exited(self, board: BoardRun, returncode: int) -> None:
         if board is not self._board:
             return
+        # The chip is down: its WiFi and WebREPL with it, at once (a client that came back
+        # before the next run started would be dropped by it, after it thought itself connected).
+        self._webrepl_password = None
+        self._drop_webrepl_client()
         reset, self._reset_requested = self._reset_requested, None
         if reset is None:
             reset = "soft" if returncode >= 0 else "crash"
