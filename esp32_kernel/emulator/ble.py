@@ -67,11 +67,12 @@ class BleStack:
         self._connecting: asyncio.TimerHandle | None = None
         self._inbox: deque[dict] = deque()  # other stacks' messages, taken one per connection event
         self._next_in: asyncio.TimerHandle | None = None
+        self.conns: dict[int, dict] = {}  # handle → {"port", "peer" (its handle for us), "mac", "central" (we are)…}
         self.reset()
 
     def reset(self) -> None:
         """The chip restarted: the stack is off, its connections gone (their peers are told)."""
-        for conn in getattr(self, "conns", {}).values():
+        for conn in self.conns.values():
             self._post(conn, {"op": "disconnect"})
         if self._scan is not None:
             self._scan.cancel()
@@ -81,7 +82,7 @@ class BleStack:
         self.gap_name = GAP_NAME
         self.mtu = PREFERRED_MTU
         self.events: deque[list] = deque()
-        self.conns: dict[int, dict] = {}  # handle → {"port", "peer" (its handle for us), "mac", "central" (we are)}
+        self.conns = {}
         self.advertising: dict | None = None
         self._define([])
         self._announce()
@@ -260,7 +261,7 @@ class BleStack:
         if self._connecting is not None:
             self._connecting.cancel()
             self._connecting = None
-        for handle in [h for h, c in getattr(self, "conns", {}).items() if c.get("pending")]:
+        for handle in [h for h, c in self.conns.items() if c.get("pending")]:
             del self.conns[handle]
 
     def _new_handle(self) -> int:
@@ -425,12 +426,13 @@ class BleStack:
                 data = bytes.fromhex(message["data"]) + b"\x00\x00"
                 characteristic = max(h for h, a in self.attrs.items() if a["kind"] == "chr" and h < message["vh"])
                 conn.setdefault("subscribed", {})[characteristic] = data[0] & 3  # 1 notify, 2 indicate
-            elif attr is not None:
+            elif attr is not None and attr["kind"] != "decl":
                 data = bytes.fromhex(message["data"])
                 attr["value"] = ((attr["value"] if attr.get("append") else b"") + data)[: attr["size"]]
                 self._event(GATTS_WRITE, handle, message["vh"])
-            if message["mode"] == 1:
-                self._post(conn, {"op": "write_reply", "vh": message["vh"], "status": 0 if attr else 0x101})
+            if message["mode"] == 1:  # ATT: 0x01 invalid handle, 0x03 write not permitted
+                status = 0x01 if attr is None else 0x03 if attr["kind"] == "decl" else 0
+                self._post(conn, {"op": "write_reply", "vh": message["vh"], "status": status})
         elif op == "write_reply":
             self._event(WRITE_DONE, handle, message["vh"], message["status"])
         elif op in ("notify", "indicate"):
