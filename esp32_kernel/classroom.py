@@ -166,11 +166,14 @@ class Classroom:
                 return {**row, "kernel": "no ESP32 kernel running"}
             newest = kernels[0]
             row["kernel"] = f"{newest['execution_state']} ({len(kernels)} open)" if len(kernels) > 1 else newest["execution_state"]
-            kernel = HubKernel(self._server_url(student), newest["id"], self.token, self.timeout)
             try:
-                board = kernel.kernel_info().get("esp32_board", {})
-            finally:
-                kernel.close()
+                kernel = HubKernel(self._server_url(student), newest["id"], self.token, self.timeout)
+                try:
+                    board = kernel.kernel_info().get("esp32_board", {})
+                finally:
+                    kernel.close()
+            except Exception as e:  # noqa: BLE001 - one student's kernel must not stop the overview
+                return {**row, "board": f"no answer ({type(e).__name__})"}
             return {**row, "board": board.get("board") or board.get("error") or "", "emulated": board.get("emulated")}
 
         return pd.DataFrame(list(self._each(students, look).values()))
@@ -186,9 +189,14 @@ class Classroom:
             kernels = self._esp32_kernels(student)
             if not kernels:
                 return Ran("no ESP32 kernel running", "")
-            kernel = HubKernel(self._server_url(student), kernels[0]["id"], self.token, self.timeout)
+            try:
+                kernel = HubKernel(self._server_url(student), kernels[0]["id"], self.token, self.timeout)
+            except Exception as e:  # noqa: BLE001 - one student's server must not stop the others'
+                return Ran(f"could not reach their kernel ({e})", "")
             try:
                 return kernel.run(code)
+            except Exception as e:  # noqa: BLE001 - a cell of theirs that runs on, a server gone
+                return Ran(f"no answer within {self.timeout:g} s ({type(e).__name__}): a cell of theirs may still run", "")
             finally:
                 kernel.close()
 
