@@ -114,3 +114,12 @@ def test_ble_scan_table_lists_what_the_board_hears(kc):
                           "if type(w).__name__ == 'HTML' and 'greenhouse' in w.value]", bool)  # fmt: skip
     assert "0x181a" in rows[-1] and "dBm" in rows[-1] and "<td>yes</td>" in rows[-1]  # its service, signal, connectable
     assert run_cell(kc, "%ble 100").reply["content"]["ename"] == "UsageError"
+
+
+def test_bench_sliders_set_the_bluetooth_devices_readings(kc):
+    run = run_cell(kc, "%bench ble_sensor:hall heart_rate:wrist")
+    assert run.status == "ok", run.error
+    set_value(kc, widget(run, "FloatSliderModel", "hall °C"), value=30.5)
+    set_value(kc, widget(run, "IntSliderModel", "wrist bpm"), value=140)
+    eventually(kc, f"[{EMULATOR}.bench('ble_sensor', 'hall')['celsius'], {EMULATOR}.bench('ble_heart_rate', 'wrist')['bpm']]",
+               lambda v: v == [30.5, 140.0])  # fmt: skip

@@ -174,7 +174,7 @@ class BenchPanel(Panel):
     """Controls for the emulator's virtual parts, through its control channel (not the
     board's link: they work while a cell runs, as turning a real knob does)."""
 
-    def __init__(self, live, emulator, parts: list[tuple[str, int]]) -> None:
+    def __init__(self, live, emulator, parts: list[tuple[str, int | str]]) -> None:
         super().__init__(live, "Bench (emulated ESP32)")
         self.emulator = emulator
         self.leds: dict[int, w.Valid] = {}
@@ -199,8 +199,21 @@ class BenchPanel(Panel):
                 emulator.add_led(pin)
                 self.leds[pin] = w.Valid(value=False, description=f"LED {pin}", readout="off")
                 rows.append(self.leds[pin])
+            elif kind == "ble_sensor":  # a Bluetooth LE sensor in the board's air, by name (`pin`)
+                now = emulator.bench("ble_sensor", pin)
+                celsius = w.FloatSlider(value=now["celsius"], min=-40, max=85, step=0.5, description=f"{pin} °C")
+                humidity = w.FloatSlider(value=now["humidity"], min=0, max=100, step=1, description=f"{pin} %RH")
+                update = lambda _, n=pin, t=celsius, h=humidity: self._bench("ble_sensor", n, t.value, h.value)  # noqa: E731
+                celsius.observe(update, "value")
+                humidity.observe(update, "value")
+                rows += [celsius, humidity]
+            elif kind == "heart_rate":
+                now = emulator.bench("ble_heart_rate", pin)
+                bpm = w.IntSlider(value=int(now["bpm"]), min=30, max=220, description=f"{pin} bpm")
+                bpm.observe(lambda c, n=pin: self._bench("ble_heart_rate", n, c["new"]), "value")
+                rows.append(bpm)
             else:
-                raise ValueError(f"{kind!r}: a bench part is pot, therm, button or led")
+                raise ValueError(f"{kind!r}: a bench part is pot, therm, button, led, ble_sensor or heart_rate")
         self.box.children = [self.title, *rows, self.status]
         if self.leds:
             self._poll()

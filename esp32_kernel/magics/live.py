@@ -107,18 +107,22 @@ class LiveMagics(KernelMagics):
     def bench(self, line: str) -> None:
         """%bench KIND:PIN… — the emulated ESP32's virtual parts, with controls: pot:34 (a
         potentiometer slider), therm:35 (a thermistor's °C), button:0 (a push button), led:2
-        (an LED indicator). They act through the emulator's control channel, also while a
-        cell runs. Emulator only."""
+        (an LED indicator); Bluetooth LE devices in its air by name: ble_sensor:NAME (°C and
+        %RH sliders), heart_rate:NAME (bpm). They act through the emulator's control channel,
+        also while a cell runs. Emulator only."""
         self.kernel.wait_for_start_up()  # a first cell: the emulator may still be starting
         emulator = self.kernel.boards.emulator
         if emulator is None:
             raise magic_failed("bench", "NotEmulated", "the bench is the emulator's; this kernel is on a real board (%connect emulator)")
         parts = []
         for word in line.split():
-            kind, _, pin = word.partition(":")
-            if not pin.isdigit():
-                raise MagicUsageError(f"{word!r}: a part is KIND:PIN, e.g. pot:34 therm:35 button:0 led:2")
-            parts.append((kind, int(pin)))
+            kind, _, where = word.partition(":")
+            if kind in ("ble_sensor", "heart_rate") and where.isidentifier():
+                parts.append((kind, where))
+                continue
+            if not where.isdigit():
+                raise MagicUsageError(f"{word!r}: a part is KIND:PIN, e.g. pot:34 therm:35 button:0 led:2, or ble_sensor:NAME")
+            parts.append((kind, int(where)))
         if not parts:
             raise MagicUsageError("name the parts, e.g. %bench pot:34 therm:35 button:0 led:2")
         try:
