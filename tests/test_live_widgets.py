@@ -123,3 +123,14 @@ def test_bench_sliders_set_the_bluetooth_devices_readings(kc):
     set_value(kc, widget(run, "IntSliderModel", "wrist bpm"), value=140)
     eventually(kc, f"[{EMULATOR}.bench('ble_sensor', 'hall')['celsius'], {EMULATOR}.bench('ble_heart_rate', 'wrist')['bpm']]",
                lambda v: v == [30.5, 140.0])  # fmt: skip
+
+
+def test_ble_read_lists_a_devices_characteristics_with_their_values(kc):
+    mac = host_value(kc, f"{EMULATOR}.bench('ble_sensor', 'cellar', 12.5, 80)['mac']")
+    run = run_cell(kc, f"%ble --read {mac}")
+    assert run.status == "ok", run.error
+    assert "UUID(0x2a6e)" in run.stdout and "read, notify  e204" in run.stdout, run.stdout  # 12.50 °C
+    assert "UUID(0x2a6f)" in run.stdout and "401f" in run.stdout  # 80.00 %RH
+    failed = run_cell(kc, "%ble --read 02:00:00:00:00:09")
+    assert failed.status == "error" and "did not take the connection" in failed.reply["content"]["evalue"]
+    assert run_cell(kc, "%ble --read nope").reply["content"]["ename"] == "UsageError"

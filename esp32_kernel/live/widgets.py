@@ -408,3 +408,49 @@ class BlePanel(Panel):
                         f"<td>{html.escape(', '.join(about['services']))}</td></tr>")  # fmt: skip
         head = "<tr><th>name</th><th>address</th><th>RSSI</th><th>connectable</th><th>services</th></tr>"
         self.table.value = f"<table>{head}{''.join(body)}</table>"
+
+
+# Connect to ADDR, read every readable characteristic, disconnect: [(uuid, handle, properties, hex)].
+BLE_READ_ALL = """import bluetooth, time
+_b = bluetooth.BLE()
+_b.active(True)
+_e = []
+_b.irq(lambda e, d: _e.append((e, tuple(bytes(x) if isinstance(x, memoryview) else x for x in d))))
+def _w(*evs):
+    t = time.ticks_ms()
+    while time.ticks_diff(time.ticks_ms(), t) < %d:
+        for x in _e:
+            if x[0] in evs:
+                _e.remove(x)
+                return x
+        time.sleep_ms(5)
+    raise OSError('%s did not answer')
+_b.gap_connect(0, bytes.fromhex(%r))
+_ev, _d = _w(7, 8)
+if _ev == 8:
+    raise OSError('%s did not take the connection (is it advertising, in range?)')
+_c = _d[0]
+_b.gattc_discover_characteristics(_c, 1, 0xFFFF)
+_w(12)
+_r = []
+for _x in [d for e, d in _e if e == 11]:
+    _v = None
+    if _x[3] & 2:
+        _b.gattc_read(_c, _x[2])
+        _v = _w(15)[1][2].hex()
+        _w(16)
+    _r.append((repr(_x[4]), _x[2], _x[3], _v))
+_b.gap_disconnect(_c)
+_b.irq(None)
+print(repr(_r))"""
+PROPERTIES = ((0x02, "read"), (0x04, "write-no-response"), (0x08, "write"), (0x10, "notify"), (0x20, "indicate"))
+
+
+def characteristics_table(address: str, rows: list) -> str:
+    """What `%ble --read ADDR` prints: each characteristic, its handle, what it allows, its value."""
+    lines = [f"{address}: {len(rows)} characteristic(s)"]
+    for uuid, handle, properties, value in rows:
+        allows = ", ".join(name for bit, name in PROPERTIES if properties & bit)
+        shown = "" if value is None else f"  {value}" + (f"  {bytes.fromhex(value)!r}" if value else "")
+        lines.append(f"  {uuid:<48} handle {handle:<4} {allows}{shown}")
+    return "\n".join(lines)

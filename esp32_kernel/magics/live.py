@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import ast
+
 from IPython.core.magic import line_magic, magics_class
 from IPython.display import display
 
@@ -131,6 +133,15 @@ class LiveMagics(KernelMagics):
             raise MagicUsageError(str(e)) from None
         display(panel)
 
+    def _ble_read(self, address: str) -> None:
+        mac = address.replace(":", "").lower()
+        if len(mac) != 12 or any(c not in "0123456789abcdef" for c in mac):
+            raise MagicUsageError(f"{address!r}: an address is six hex bytes, e.g. 24:0a:c4:12:34:56")
+        widgets = _widgets()
+        patience_ms = 5000
+        printed = self.kernel.boards.current().exec(widgets.BLE_READ_ALL % (patience_ms, address, mac, address), timeout=60)
+        print(widgets.characteristics_table(address, ast.literal_eval(printed.strip().splitlines()[-1])))
+
     @line_magic
     def wifi(self, line: str) -> None:
         """%wifi — scan table, connect form (the password goes to the board only), status
@@ -140,8 +151,13 @@ class LiveMagics(KernelMagics):
     @line_magic
     def ble(self, line: str) -> None:
         """%ble [SECONDS] — a Bluetooth LE scan table: what the board hears (name, address, RSSI,
-        connectable, services); scans for SECONDS (2) now and at each click of scan."""
+        connectable, services); scans for SECONDS (2) now and at each click of scan.
+        %ble --read ADDR — the board connects to ADDR (as the table shows it), lists its
+        characteristics with the value of each readable one, and disconnects."""
         args = parse_line(_ble, line)
+        if args.read:
+            self._ble_read(args.read)
+            return
         if not 0.1 <= args.seconds <= 60:
             raise MagicUsageError("%ble SECONDS: a scan of 0.1 to 60 seconds")
         panel = _widgets().BlePanel(self.live, args.seconds)
@@ -151,6 +167,7 @@ class LiveMagics(KernelMagics):
 
 _ble = MagicParser(prog="ble", add_help=False)
 _ble.add_argument("seconds", nargs="?", type=float, default=2.0)
+_ble.add_argument("--read", metavar="ADDR", default=None, help="connect, read every characteristic, disconnect")
 _adc = MagicParser(prog="adc", add_help=False)
 _adc.add_argument("pins", nargs="*", type=int)
 _adc.add_argument("--atten", default="11db", choices=list(ADC_ATTENUATIONS))
