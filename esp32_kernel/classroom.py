@@ -146,9 +146,9 @@ class Classroom:
         return sorted(kernels, key=lambda k: k.get("last_activity") or "", reverse=True)
 
     def _each(self, students: list[str] | None, job) -> dict:
-        names = self.students() if students is None else list(students)
+        names = self.students() if students is None else list(students)  # students() asks the hub afresh
         if students is not None:
-            self._users = self._api("users")
+            self._users = self._api("users")  # so the server states are today's either way
         with ThreadPoolExecutor(max_workers=min(16, len(names) or 1)) as pool:
             return dict(zip(names, pool.map(job, names)))
 

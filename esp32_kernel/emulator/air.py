@@ -54,6 +54,11 @@ def rssi_at(distance_m: float) -> float:
     return RSSI_AT_1M - 10 * PATH_LOSS_EXPONENT * math.log10(max(distance_m, 0.5))  # two boards on one desk: -32 dBm
 
 
+def reported_rssi(distance_m: float) -> int:
+    """The RSSI a receiver reports: whole dBm, -127 at the weakest (an int8 on the chip)."""
+    return round(max(rssi_at(distance_m), -127))
+
+
 class Air:
     """One board's radio in the air named `name`. `arrived()` is called (on the loop) when a
     frame is kept for the board."""
@@ -125,26 +130,23 @@ class Air:
 
     def send(self, destination: bytes, data: bytes) -> bool:
         """Send one frame; True if it was acknowledged (always, for a broadcast)."""
+        packet = _HEADER.pack(_MAGIC, self.sta_mac, destination, self.x, self.y, self.channel) + data
         heard = False
-        for board in self._neighbours():
-            if destination != BROADCAST and destination.hex() not in board["macs"]:
-                continue
-            if self._reaches(board):
-                packet = _HEADER.pack(_MAGIC, self.sta_mac, destination, self.x, self.y, self.channel) + data
+        for board, _ in self.reachable():
+            addressed = destination == BROADCAST or destination.hex() in board["macs"]
+            if addressed and board["radio"] and board["channel"] == self.channel:
                 self._transport.sendto(packet, ("127.0.0.1", board["port"]))
                 heard = True
         return heard or destination == BROADCAST
 
-    def _reaches(self, board: dict) -> bool:
-        distance = math.hypot(board["x"] - self.x, board["y"] - self.y)
-        return (board["radio"] and board["channel"] == self.channel and rssi_at(distance) >= WEAKEST_HEARD
-                and random.random() >= board["loss"])  # fmt: skip
+    def _distance(self, board: dict) -> float:
+        return math.hypot(board["x"] - self.x, board["y"] - self.y)
 
     def reachable(self) -> list[tuple[dict, float]]:
         """The other boards a frame from here reaches now (in range, not lost), with their distance."""
         found = []
         for board in self._neighbours():
-            distance = math.hypot(board["x"] - self.x, board["y"] - self.y)
+            distance = self._distance(board)
             if rssi_at(distance) >= WEAKEST_HEARD and random.random() >= board["loss"]:
                 found.append((board, distance))
         return found
@@ -195,7 +197,7 @@ class Air:
         if self._kept_bytes + len(data) + _PACKET_OVERHEAD >= self.rxbuf:  # as the firmware's ring buffer
             self.dropped += 1
             return
-        rssi = round(max(rssi_at(math.hypot(x - self.x, y - self.y)), -127))
+        rssi = reported_rssi(math.hypot(x - self.x, y - self.y))
         self.frames.append((source, data, rssi, time.monotonic()))
         self._kept_bytes += len(data) + _PACKET_OVERHEAD
         self.received += 1
@@ -216,9 +218,9 @@ class Air:
     def describe(self) -> dict:
         neighbours = []
         for board in self._neighbours():
-            distance = math.hypot(board["x"] - self.x, board["y"] - self.y)
+            distance = self._distance(board)
             neighbours.append({"mac": board["macs"][0], "channel": board["channel"], "radio": board["radio"],
-                               "distance_m": round(distance, 2), "rssi": round(rssi_at(distance))})  # fmt: skip
+                               "distance_m": round(distance, 2), "rssi": reported_rssi(distance)})  # fmt: skip
         return {"air": self.name, "mac": self.sta_mac.hex(), "x": self.x, "y": self.y, "loss": self.loss,
                 "channel": self.channel, "radio": self.sta_on or self.ap_on, "espnow": self.espnow_on,
                 "received": self.received, "dropped": self.dropped, "neighbours": neighbours}  # fmt: skip

@@ -27,7 +27,7 @@ import json
 from collections import deque
 from collections.abc import Callable
 
-from .air import Air, rssi_at
+from .air import Air, reported_rssi
 
 # BLE.irq event numbers (extmod/modbluetooth.h)
 CENTRAL_CONNECT, CENTRAL_DISCONNECT, GATTS_WRITE, GATTS_READ_REQUEST = 1, 2, 3, 4
@@ -198,7 +198,7 @@ class BleStack:
             while until is None or loop.time() < until:
                 for board, distance in self._advertisers():
                     adv = board["ble"]["adv"]
-                    rssi = round(max(rssi_at(distance), -127))
+                    rssi = reported_rssi(distance)
                     mac = bytes.fromhex(board["ble"]["mac"])
                     kind = ADV_IND if adv["connectable"] else ADV_SCAN_IND
                     self._event(SCAN_RESULT, 0, _x(mac), kind, rssi, _x(bytes.fromhex(adv["adv"])))

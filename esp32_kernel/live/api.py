@@ -13,7 +13,6 @@ import asyncio
 import logging
 import threading
 from collections.abc import Callable
-
 from typing import TYPE_CHECKING
 
 from ..board import BoardError

@@ -160,7 +160,7 @@ class ESPNowBase(getattr(io, "IOBase", object)):  # a stream, so asyncio can wai
                 _fail("CHAN")
         failures = 0
         for entry in targets:
-            if not _esp32_bench.call("espnow", "send", entry[0].hex(), data.hex() or "-"):
+            if not _esp32_bench.call("espnow", "send", entry[0].hex(), _esp32_bench.text(data)):
                 failures += 1
         _State.tx_packets += len(targets)
         _State.tx_responses += len(targets)

@@ -76,6 +76,9 @@ class UUID:
         return "UUID(0x%0*x)" % (2 * len(self._raw), int.from_bytes(self._raw, "little"))
 
 
+_text = _esp32_bench.text  # bytes or str as one word of a request
+
+
 def _stack(*args):
     """Ask the supervisor's Bluetooth stack (emulator/ble.py); its refusals are OSErrors, as NimBLE's are."""
     answer = _esp32_bench.call("ble", *args)
@@ -84,11 +87,6 @@ def _stack(*args):
 
         raise OSError(getattr(_esp32_errno, answer["errno"]))
     return answer
-
-
-def _word(value):
-    """One argument of a stack request: bytes-like or str as hex ("-" when empty)."""
-    return _esp32_bench.text(value)
 
 
 def _field(value):
@@ -132,7 +130,7 @@ class BLE:
             return value
         for key, value in kwargs.items():
             if key == "gap_name":
-                value = _word(value)
+                value = _text(value)
             elif key == "mac":
                 raise ValueError("unknown config param")
             _stack("config", key, value if isinstance(value, str) else int(value))
@@ -148,7 +146,7 @@ class BLE:
         if interval_us is None:
             _stack("advertise", "-")
             return
-        _stack("advertise", int(interval_us), _word(adv_data or b""), _word(resp_data or b""), int(bool(connectable)))
+        _stack("advertise", int(interval_us), _text(adv_data or b""), _text(resp_data or b""), int(bool(connectable)))
 
     def gap_scan(self, duration_ms, interval_us=1280000, window_us=11250, active=False):
         if duration_ms is None:
@@ -160,7 +158,7 @@ class BLE:
         if addr_type is None:  # cancels a connect in progress
             _stack("connect", "-")
             return
-        _stack("connect", int(addr_type), _word(addr), 2000 if scan_duration_ms is None else int(scan_duration_ms))
+        _stack("connect", int(addr_type), _text(addr), 2000 if scan_duration_ms is None else int(scan_duration_ms))
 
     def gap_disconnect(self, conn_handle):
         return _stack("disconnect", int(conn_handle))
@@ -184,20 +182,20 @@ class BLE:
             definition.append([bytes(UUID(uuid)).hex(), chars])
         import json
 
-        handles = _stack("register", _word(json.dumps(definition)))
+        handles = _stack("register", _text(json.dumps(definition)))
         return tuple(tuple(service) for service in handles)
 
     def gatts_read(self, value_handle):
         return bytes.fromhex(_stack("read", int(value_handle)))
 
     def gatts_write(self, value_handle, data, send_update=False):
-        _stack("write", int(value_handle), _word(data), int(bool(send_update)))
+        _stack("write", int(value_handle), _text(data), int(bool(send_update)))
 
     def gatts_notify(self, conn_handle, value_handle, data=None):
-        _stack("notify", int(conn_handle), int(value_handle), "-" if data is None else "x" + _word(data))
+        _stack("notify", int(conn_handle), int(value_handle), "-" if data is None else "x" + _text(data))
 
     def gatts_indicate(self, conn_handle, value_handle, data=None):
-        _stack("indicate", int(conn_handle), int(value_handle), "-" if data is None else "x" + _word(data))
+        _stack("indicate", int(conn_handle), int(value_handle), "-" if data is None else "x" + _text(data))
 
     def gatts_set_buffer(self, value_handle, length, append=False):
         _stack("set_buffer", int(value_handle), int(length), int(bool(append)))
@@ -218,7 +216,7 @@ class BLE:
         _stack("gattc_read", int(conn_handle), int(value_handle))
 
     def gattc_write(self, conn_handle, value_handle, data, mode=0):
-        _stack("gattc_write", int(conn_handle), int(value_handle), _word(data), int(mode))
+        _stack("gattc_write", int(conn_handle), int(value_handle), _text(data), int(mode))
 
     def gattc_exchange_mtu(self, conn_handle):
         _stack("exchange_mtu", int(conn_handle))
