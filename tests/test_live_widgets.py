@@ -113,6 +113,7 @@ def test_ble_scan_table_lists_what_the_board_hears(kc):
     rows = eventually(kc, "[w.value for w in __import__('ipywidgets').Widget.widgets.values() "
                           "if type(w).__name__ == 'HTML' and 'greenhouse' in w.value]", bool)  # fmt: skip
     assert "0x181a" in rows[-1] and "dBm" in rows[-1] and "<td>yes</td>" in rows[-1]  # its service, signal, connectable
+    assert rows[-1].count("0x181a") == 1, rows[-1]  # each advertising report replaces the last, not added to it
     assert run_cell(kc, "%ble 100").reply["content"]["ename"] == "UsageError"
 
 

@@ -331,7 +331,8 @@ class WifiPanel(Panel):
         self.loop.call_later(2.0, self._poll)
 
 
-# A scan on the board, between cells: the strongest report of each advertiser, with its data.
+# A scan on the board, between cells: per advertiser, its strongest RSSI, its advertising type,
+# its latest advertising data and scan response (type 4).
 BLE_SCAN = """import bluetooth, time
 _b = bluetooth.BLE()
 _b.active(True)
@@ -339,8 +340,12 @@ _s = {}
 def _h(e, d):
     if e == 5:
         k = bytes(d[1]).hex()
-        r = _s.get(k)
-        _s[k] = (max(d[3], r[0]) if r else d[3], d[2], (r[2] if r else b'') + bytes(d[4]) if d[2] == 4 or not r else bytes(d[4]) + r[2])
+        rssi, kind, adv, resp = _s.get(k, (-127, 0, b'', b''))
+        if d[2] == 4:
+            resp = bytes(d[4])
+        else:
+            kind, adv = d[2], bytes(d[4])
+        _s[k] = (max(rssi, d[3]), kind, adv, resp)
     elif e == 6:
         _s[''] = 1
 _b.irq(_h)
@@ -349,7 +354,7 @@ while '' not in _s:
     time.sleep_ms(20)
 _b.irq(None)
 del _s['']
-__r__([(k, v[0], v[1], v[2].hex()) for k, v in _s.items()])"""
+__r__([(k, v[0], v[1], (v[2] + v[3]).hex()) for k, v in _s.items()])"""
 
 
 def advertised(data: bytes) -> dict:
