@@ -41,7 +41,8 @@ class BoardPool:
             pool = json.loads(self.pool_file.read_text())
         except (OSError, ValueError) as e:
             raise PoolFileError(f"the board pool {self.pool_file} cannot be read ({e}) — see the README's 'Real boards for a hub'") from None
-        boards, owners = pool.get("boards", []) if isinstance(pool, dict) else None, pool.get("users", {}) if isinstance(pool, dict) else None
+        pool = pool if isinstance(pool, dict) else {"boards": None}  # not an object: fails the check below
+        boards, owners = pool.get("boards", []), pool.get("users", {})
         if not (isinstance(boards, list) and all(isinstance(b, str) and b for b in boards)
                 and isinstance(owners, dict) and all(isinstance(b, str) and b for b in owners.values())):  # fmt: skip
             raise PoolFileError(f"{self.pool_file} must look like "
