@@ -62,7 +62,8 @@ class PortLock:
         self._file = None
 
     def acquire(self) -> "PortLock":
-        if fcntl is None:
+        # webserial:// is a port in each kernel's own browser tab, which holds it exclusively
+        if fcntl is None or self.port.startswith("webserial:"):
             return self
         file = open(self.path, "a+")
         try:

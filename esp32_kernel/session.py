@@ -14,6 +14,7 @@ from .board import AccessDenied, Board, BoardError
 from .config import EMULATOR, Target
 from .device import source
 from .link import ports
+from .link.protocol_webserial import SCHEME as WEBSERIAL, is_webserial_url
 from .link.serial_link import DEFAULT_BAUD
 from .link.webrepl_link import Secret, is_webrepl_url
 from .portlock import PortBusy, PortLock
@@ -92,6 +93,8 @@ class BoardSession:
         `announce` (reconnections) queues the message as a notice before any cell can see
         the new board, so the next cell always shows it. `password`: a WebREPL's (ws://),
         kept in memory for reconnections once it worked."""
+        if is_webserial_url(port):
+            port = WEBSERIAL  # `webserial:`, as typed: the browser's one port for this notebook
         if password is None and is_webrepl_url(port):
             password = self.webrepl_password(port)[0]
         lock = self._lock_port(port, name)
@@ -125,6 +128,8 @@ class BoardSession:
                 self._stop_emulator(None)
             if is_webrepl_url(port):
                 self.description = f"ESP32 over WebREPL at {port}"
+            elif port == WEBSERIAL:
+                self.description = "ESP32 on this browser's computer (Web Serial)"
             else:
                 self.description = f"ESP32 on {port}" if hard_reset is None else f"emulated ESP32 at {port}"
             board.on_lost = self._lost_handler(None)
@@ -307,8 +312,16 @@ class BoardSession:
                 if self._generations.get(slot) != generation:
                     return
                 board = self._board_in(slot)
+                # each try at a browser's port would need the browser: it offers the click instead
+                by_browser = board is not None and board.port == WEBSERIAL
                 if board and not board.loss_reported:
-                    self.notices.append(f"{_who(slot)}{message}; reconnecting when it comes back.")
+                    then = (
+                        "reconnect with the board panel's Reconnect button, or %connect webserial:"
+                        if by_browser else "reconnecting when it comes back"
+                    )  # fmt: skip
+                    self.notices.append(f"{_who(slot)}{message}; {then}.")
+            if by_browser:
+                return
             threading.Thread(target=self._reconnect_loop, args=(slot, generation), daemon=True, name=f"reconnect {slot}").start()
 
         return lost

@@ -7,13 +7,15 @@ should treat as "no modem lines"). One client at a time, as a serial port.
 Start it from the command line::
 
     python -m esp32_kernel.emulator [--port 0] [--host 127.0.0.1] [--baud N]
-                                    [--board-dir DIR] [--pty] [--rfc2217] [--exit-with-parent]
+                                    [--board-dir DIR] [--pty] [--rfc2217] [--webserial] [--exit-with-parent]
 
 It prints, flushed, one line per endpoint, the board's URL first::
 
     esp32-kernel emulator: socket://127.0.0.1:PORT
     esp32-kernel emulator pty: /dev/pts/N                 (with --pty)
     esp32-kernel emulator rfc2217: rfc2217://127.0.0.1:PORT (with --rfc2217: DTR/RTS reach EN and GPIO0)
+    esp32-kernel emulator webserial: ws://127.0.0.1:PORT   (with --webserial: the port a browser's
+                                                           Web Serial would open, as a WebSocket)
     esp32-kernel emulator control: tcp://127.0.0.1:PORT
 
 or from Python: ``launch()`` returns an ``EmulatorProcess``. The board's files are a LittleFS

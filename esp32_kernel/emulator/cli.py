@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 
 from ..chip import board_profile
 from .board_folder import default_board_dir
-from .process import ANNOUNCE_CONTROL, ANNOUNCE_PTY, ANNOUNCE_RFC2217, ANNOUNCE_URL, CORE_ENV, EmulatorError, choose_core
+from .process import ANNOUNCE_CONTROL, ANNOUNCE_PTY, ANNOUNCE_RFC2217, ANNOUNCE_URL, ANNOUNCE_WEBSERIAL, CORE_ENV, EmulatorError, choose_core
 
 if TYPE_CHECKING:
     from .supervisor import Supervisor
@@ -33,6 +33,7 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--board", default=None, help="the board profile: " + ", ".join(board_profile.available()) + " (default esp32-devkitc), or a profile's JSON file")
     parser.add_argument("--pty", action="store_true", help="also serve the board on a pseudo-terminal (POSIX)")
     parser.add_argument("--rfc2217", action="store_true", help="also serve the board over RFC 2217, whose DTR/RTS reset it as a board's auto-reset circuit does (esptool)")
+    parser.add_argument("--webserial", action="store_true", help="also serve the board as a WebSocket carrying the serial line and its DTR/RTS, as a browser's Web Serial port would (tests of the lab extension's 'Connect a board on this computer')")
     parser.add_argument("--webrepl-port", type=int, default=None, help="serve the board's WebREPL on this TCP port instead of the one webrepl.start() asks for (0: a free one; the control channel's status tells it)")
     parser.add_argument("--core", choices=("auto", "native", "portable"), default=None, help=f"the MicroPython that runs the board: native (the unix port: Linux x86_64, macOS arm64), portable (MicroPython for WASI on wasmtime: everywhere) or auto, the default (${CORE_ENV}, else native where it runs)")
     parser.add_argument("--air", default="default", help="the air the board's radio is in: boards in one air hear each other's ESP-NOW (default: default, this user's)")
@@ -72,7 +73,7 @@ async def _serve(args: argparse.Namespace) -> int:
         supervisor = Supervisor(
             board_dir=args.board_dir or default_board_dir(), baud=args.baud,
             host=args.host, port=args.port, with_pty=args.pty, board=args.board, webrepl_port=args.webrepl_port,
-            with_rfc2217=args.rfc2217, core=args.core, air=args.air,
+            with_rfc2217=args.rfc2217, with_webserial=args.webserial, core=args.core, air=args.air,
         )  # fmt: skip
         endpoints = await supervisor.start()
     except (OSError, RuntimeError, ValueError) as error:
@@ -93,6 +94,8 @@ async def _serve(args: argparse.Namespace) -> int:
         print(ANNOUNCE_PTY + endpoints.pty_path)
     if endpoints.rfc2217_url:
         print(ANNOUNCE_RFC2217 + endpoints.rfc2217_url)
+    if endpoints.webserial_url:
+        print(ANNOUNCE_WEBSERIAL + endpoints.webserial_url)
     print(ANNOUNCE_CONTROL + endpoints.control, flush=True)
     if args.exit_with_parent:
         _stop_when_stdin_closes(loop, supervisor)

@@ -20,6 +20,7 @@ from .control import ControlChannel
 ANNOUNCE_URL = "esp32-kernel emulator: "
 ANNOUNCE_PTY = "esp32-kernel emulator pty: "
 ANNOUNCE_RFC2217 = "esp32-kernel emulator rfc2217: "
+ANNOUNCE_WEBSERIAL = "esp32-kernel emulator webserial: "
 ANNOUNCE_CONTROL = "esp32-kernel emulator control: "
 
 
@@ -88,6 +89,7 @@ class EmulatorProcess:
     """
 
     rfc2217_url: str | None = None  # rfc2217://HOST:PORT when launched with rfc2217=True
+    webserial_url: str | None = None  # ws://HOST:PORT when launched with webserial=True
     core = "native"  # the MicroPython that runs the board: "native" or "portable" (CORES)
 
     def __init__(self, popen: subprocess.Popen, stderr_file, url: str, control: str, pty_path: str | None, board_dir: Path):
@@ -235,7 +237,7 @@ class EmulatorProcess:
 def launch(
     board_dir: str | os.PathLike | None = None, baud: int | None = None, pty: bool = False, timeout: float = 10.0,
     board: str | None = None, webrepl_port: int | None = None, rfc2217: bool = False, core: str | None = None,
-    air: str | None = None,
+    air: str | None = None, webserial: bool = False,
 ) -> EmulatorProcess:
     """Start an emulator in its own session, tied to this process's life, and wait for its URL.
 
@@ -254,6 +256,8 @@ def launch(
         command += ["--board", board]
     if rfc2217:  # the board's UART over RFC 2217 as well: DTR/RTS reach its EN and GPIO0
         command.append("--rfc2217")
+    if webserial:  # the UART as a browser's Web Serial port would carry it (webserial_port.py)
+        command.append("--webserial")
     if webrepl_port is not None:  # 0: a free port, so many emulated boards share one host
         command += ["--webrepl-port", str(webrepl_port)]
     if air is not None:  # the boards whose ESP-NOW it hears (air.py)
@@ -262,7 +266,8 @@ def launch(
     popen = subprocess.Popen(
         command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=stderr_file, start_new_session=True,
     )  # fmt: skip
-    wanted = [ANNOUNCE_URL] + ([ANNOUNCE_PTY] if pty else []) + ([ANNOUNCE_RFC2217] if rfc2217 else []) + [ANNOUNCE_CONTROL]
+    wanted = [ANNOUNCE_URL] + ([ANNOUNCE_PTY] if pty else []) + ([ANNOUNCE_RFC2217] if rfc2217 else [])
+    wanted += ([ANNOUNCE_WEBSERIAL] if webserial else []) + [ANNOUNCE_CONTROL]
     try:
         announced = _read_announcements(popen, wanted, timeout)
     except EmulatorError as error:
@@ -276,6 +281,7 @@ def launch(
     )  # fmt: skip
     emulator.core = core
     emulator.rfc2217_url = announced.get(ANNOUNCE_RFC2217)
+    emulator.webserial_url = announced.get(ANNOUNCE_WEBSERIAL)
     return emulator
 
 

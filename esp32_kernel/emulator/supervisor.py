@@ -39,6 +39,7 @@ from .rfc2217_link import Rfc2217Client, auto_reset_pins
 from .rom_bootloader import RomBootloader
 from .uart import DirectLine, UartLine
 from .webrepl_server import WebReplSession
+from .webserial_port import WebSerialClient
 
 if TYPE_CHECKING:
     from .core import BoardRun
@@ -94,13 +95,14 @@ class Endpoints:
     control: str
     pty_path: str | None
     rfc2217_url: str | None = None
+    webserial_url: str | None = None
 
 
 class Supervisor:
     def __init__(
         self, board_dir: Path, baud: int | None = None, host: str = "127.0.0.1", port: int = 0, with_pty: bool = False,
         board: str | None = None, webrepl_port: int | None = None, with_rfc2217: bool = False,
-        core: str = "native", air: str = DEFAULT_AIR,
+        with_webserial: bool = False, core: str = "native", air: str = DEFAULT_AIR,
     ):  # fmt: skip
         self.profile = board_profile.load(board)
         self.board_dir = board_folder.prepare_board_dir(board_dir, self.profile.flash_size)
@@ -112,6 +114,7 @@ class Supervisor:
         self._rom: RomBootloader | None = None  # download mode: the boot ROM's serial bootloader owns the UART
         self._boot_retry: asyncio.TimerHandle | None = None  # a boot that found no valid firmware goes round again
         self._with_rfc2217 = with_rfc2217  # also serve the UART over RFC 2217, whose DTR/RTS reach EN and GPIO0
+        self._with_webserial = with_webserial  # and as a WebSocket, as a browser's Web Serial port
         self._en_low = False  # the auto-reset circuit holds the chip in reset
         self._strapping: asyncio.TimerHandle | None = None
         self._modem_lines = (False, False)  # the RFC 2217 client's (DTR, RTS)
@@ -209,12 +212,17 @@ class Supervisor:
             rfc2217_server = await self._loop.create_server(lambda: Rfc2217Client(self), self._host, 0)
             self._servers.append(rfc2217_server)
             rfc2217_url = "rfc2217://{}:{}".format(*rfc2217_server.sockets[0].getsockname()[:2])
+        webserial_url = None
+        if self._with_webserial:
+            webserial_server = await self._loop.create_server(lambda: WebSerialClient(self), self._host, 0)
+            self._servers.append(webserial_server)
+            webserial_url = "ws://{}:{}".format(*webserial_server.sockets[0].getsockname()[:2])
         pty_path = self._open_pty() if self._with_pty else None
         await self.air.start()
         self._boot(esp32_texts.POWERON_RESET, PWRON_RESET, quiet=True)  # no client hears a power-on
         host, port = board_server.sockets[0].getsockname()[:2]
         control_host, control_port = control_server.sockets[0].getsockname()[:2]
-        return Endpoints(f"socket://{host}:{port}", f"tcp://{control_host}:{control_port}", pty_path, rfc2217_url)
+        return Endpoints(f"socket://{host}:{port}", f"tcp://{control_host}:{control_port}", pty_path, rfc2217_url, webserial_url)
 
     async def wait_stopped(self) -> None:
         await self._stopped.wait()

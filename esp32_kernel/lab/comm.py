@@ -16,6 +16,9 @@ free heap after a cell). The front end sends commands; each gets a `reply` with 
                          {"type": "reply", "id": "…", "ok": true|false, "message": "…",
                           "ports": [...]}                               (ports: only for "ports")
                          {"type": "pins", "pins": {...}, ...}          (see `PinWatch.snapshot`)
+                         {"type": "webserial", "bridge": PORT, "token": "…", "baud": 115200,
+                          "signals": {...}}  (open the browser's serial port and bring it to
+                                              the kernel: see link/protocol_webserial.py)
 
 Files go through esp32_kernel.files (the file magics' path: hash-verified, written under a
 temporary name then renamed), one operation at a time and never while a cell runs; a cell
@@ -41,10 +44,12 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
+import serial
+
 from ..board import Board, BoardError, Execution
 from ..config import EMULATOR
 from ..files import BoardFiles, FileError
-from ..link import ports
+from ..link import ports, protocol_webserial
 from ..link.serial_link import DEFAULT_BAUD
 from .pins import PIN_QUERY, PinWatch, pins_from_registers, profile_dict
 
@@ -98,6 +103,7 @@ class LabComm:
         self._file_queue: list[Callable[[], None]] = []  # file operations waiting for the one under way
         self.pins: dict | None = None  # the last pin message sent
         self._pin_query_failed: Board | None = None  # a board without machine.mem32
+        self._last_heard: str | None = None  # the comm (notebook) that last opened or asked: Web Serial asks it
 
     @classmethod
     def attach(cls, kernel) -> LabComm:
@@ -106,6 +112,7 @@ class LabComm:
         kernel.comm_manager.register_target(TARGET, lab._on_open)
         kernel.cells.subscribe(lab._cell_started, lab._cell_ended)
         kernel.cells.hold_cells_while(lab._busy_until)
+        protocol_webserial.front_end = lab.open_webserial
         return lab
 
     @property
@@ -159,6 +166,19 @@ class LabComm:
         self._last_sent = state
         for comm in list(self.comms.values()):
             self._send(comm, {"type": "state", "state": state})
+
+    def open_webserial(self, request: dict) -> None:
+        """Ask the browser to open its serial port for a webserial:// link (any thread; the
+        caller then waits for the browser on its bridge)."""
+        comm = self.comms.get(self._last_heard) if self._last_heard else None
+        comm = comm or next(reversed(self.comms.values()), None)
+        if comm is None:
+            raise serial.SerialException(protocol_webserial.NO_FRONT_END)
+        message = {"type": "webserial", **request}
+        if self._loop is not None and threading.current_thread() is not threading.main_thread():
+            self._loop.call_soon_threadsafe(self._send, comm, message)
+        else:  # on the kernel's own thread (a %connect cell), whose loop waits for this
+            self._send(comm, message)
 
     def _send(self, comm, data: dict) -> None:
         try:
@@ -301,6 +321,7 @@ class LabComm:
         except RuntimeError:
             self._loop = None
         self.comms[comm.comm_id] = comm
+        self._last_heard = comm.comm_id
         comm.on_msg(self._on_msg)
         comm.on_close(lambda _msg, comm_id=comm.comm_id: self._on_close(comm_id))
         self._send(comm, {"type": "state", "state": self.state()})
@@ -322,6 +343,8 @@ class LabComm:
         data = msg["content"]["data"] or {}
         comm = self.comms.get(msg["content"]["comm_id"])
         command, request_id = data.get("command"), data.get("id")
+        if comm is not None:
+            self._last_heard = comm.comm_id
 
         def reply(ok: bool, message: str = "", **extra) -> None:
             if comm is not None:

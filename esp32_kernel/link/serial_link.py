@@ -89,6 +89,8 @@ def pulse_reset(ser: serial.SerialBase) -> None:
 def _open_failure(port: str, error: Exception) -> LinkError:
     """Why `port` could not be opened, and what to do about it."""
     text = str(error)
+    if text.startswith("webserial:"):  # the browser's side says what happened
+        return LinkError(text, "WebSerial")
     if "exclusively lock" in text or "Resource temporarily unavailable" in text or "busy" in text.lower():
         return LinkError(
             f"{port} is in use by another program (a serial monitor, Thonny, mpremote or another"
@@ -148,9 +150,9 @@ class SerialLink:
 
     @property
     def has_modem_lines(self) -> bool:
-        """True where RTS can pulse the board's EN pin (a local port or RFC 2217)."""
+        """True where RTS can pulse the board's EN pin (a local port, RFC 2217 or Web Serial)."""
         if _is_url(self.port):
-            return self.port.startswith("rfc2217://")
+            return self.port.startswith(("rfc2217://", "webserial://"))
         return getattr(self._serial, "modem_lines", True)
 
     def write(self, data: bytes) -> None:

@@ -46,6 +46,7 @@ class ConnectionMagics(KernelMagics):
             raise MagicUsageError("--air is for emulated boards: %connect emulator --air lab2")
         # The start-up connection may still be under way; let it land before replacing it.
         self.kernel.wait_for_start_up()
+        self.kernel.show_notices()  # about the board being left (the start-up's choice), said before it goes
         sessions = self.kernel.boards
         if args.name is None:
             self.kernel.password_wanted = None  # the configured WebREPL's password is not asked for now

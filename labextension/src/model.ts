@@ -19,6 +19,7 @@ import {
   KERNEL_NAME,
   QUIET_COMMANDS
 } from './protocol';
+import { IWebSerialRequest, WebSerialPorts } from './webserial';
 
 /** A notice for the user: the outcome of the last command. */
 export interface INotice {
@@ -27,7 +28,10 @@ export interface INotice {
 }
 
 export class BoardModel implements IDisposable {
-  constructor(readonly panel: NotebookPanel) {
+  constructor(
+    readonly panel: NotebookPanel,
+    private readonly webSerial: WebSerialPorts
+  ) {
     const context = panel.sessionContext;
     context.kernelChanged.connect(this._sync, this);
     context.statusChanged.connect(this._onStatus, this);
@@ -151,7 +155,14 @@ export class BoardModel implements IDisposable {
       undefined,
       () => this._pinsChanged.emit()
     );
-    comm.onMsg = (msg: KernelMessage.ICommMsgMsg) => protocol.receive(msg.content.data);
+    comm.onMsg = (msg: KernelMessage.ICommMsgMsg) => {
+      const data = msg.content.data as unknown as IWebSerialRequest;
+      if (data?.type === 'webserial') {
+        void this.webSerial.serve(data, kernel.serverSettings);
+      } else {
+        protocol.receive(msg.content.data);
+      }
+    };
     comm.onClose = () => {
       if (this._comm === comm) {
         this._closeComm();
@@ -191,6 +202,9 @@ export class BoardModel implements IDisposable {
 
 /** One BoardModel per open notebook; `current` follows the notebook in focus. */
 export class BoardRegistry {
+  /** This page's serial port (Web Serial), shared by its notebooks' kernels. */
+  readonly webSerial = new WebSerialPorts();
+
   constructor(readonly tracker: INotebookTracker) {
     tracker.widgetAdded.connect((_, panel) => this._add(panel));
     tracker.forEach(panel => this._add(panel));
@@ -213,7 +227,7 @@ export class BoardRegistry {
     if (this._models.has(panel)) {
       return;
     }
-    const model = new BoardModel(panel);
+    const model = new BoardModel(panel, this.webSerial);
     this._models.set(panel, model);
     model.changed.connect(() => {
       if (this.tracker.currentWidget === panel) {

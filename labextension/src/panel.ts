@@ -39,6 +39,7 @@ import {
 } from './protocol';
 import { allPins, boardLabels, describeLive, formatVolts, pinLook } from './pins';
 import { fetchPorts } from './request';
+import { hasWebSerial, NO_WEB_SERIAL } from './webserial';
 
 /** A tiny DOM builder: h('div', {class: 'x'}, 'text', child). */
 function h(
@@ -63,6 +64,7 @@ function h(
 }
 
 const EMULATOR = 'emulator';
+const WEBSERIAL = 'webserial://';
 
 /** Opens a board file in JupyterLab's editor (through the ESP32 drive). */
 export type OpenFile = (model: BoardModel, path: string) => Promise<void>;
@@ -429,6 +431,10 @@ export class BoardPanel extends Widget {
         const input = this.node.querySelector('.jp-ESP32-url') as HTMLInputElement | null;
         port = input?.value.trim() ?? '';
       }
+      if (port === WEBSERIAL) {
+        void this._connectThisComputer();
+        return;
+      }
       args.port = port;
     }
     void this._run(command, args);
@@ -441,6 +447,23 @@ export class BoardPanel extends Widget {
       void this._run('connect', { port: (target as HTMLInputElement).value.trim() });
     }
   };
+
+  /** The board on this computer: the browser's port chooser (this click is the gesture it
+   * needs), then the kernel connects and asks the page for the port; a reconnection reuses
+   * the port chosen before without asking. */
+  private async _connectThisComputer(): Promise<void> {
+    const model = this.boards.current;
+    if (!model) {
+      return;
+    }
+    const webSerial = this.boards.webSerial;
+    const reconnect = model.state?.port === WEBSERIAL && webSerial.hasPort;
+    if (!reconnect && !(await webSerial.choose())) {
+      model.setNotice(false, 'No port was chosen: connect the board by USB, then choose its port.');
+      return;
+    }
+    await this._run('connect', { port: WEBSERIAL });
+  }
 
   private async _run(command: Command, args: Record<string, unknown>): Promise<void> {
     const model = this.boards.current;
@@ -605,6 +628,33 @@ export class BoardPanel extends Widget {
         'data-port': EMULATOR
       })
     );
+    const onThisComputer = state?.port === WEBSERIAL;
+    const thisComputerRow = h(
+      'li',
+      { class: 'jp-ESP32-port', 'data-current': onThisComputer ? 'true' : undefined },
+      h(
+        'div',
+        { class: 'jp-ESP32-portName' },
+        h('span', { class: 'jp-ESP32-device' }, 'This computer'),
+        h(
+          'span',
+          { class: 'jp-ESP32-portInfo' },
+          hasWebSerial()
+            ? 'a board plugged into the computer this browser runs on (Web Serial)'
+            : NO_WEB_SERIAL
+        )
+      ),
+      hasWebSerial()
+        ? button(
+            'connect',
+            onThisComputer && state?.lost && this.boards.webSerial.hasPort
+              ? 'Reconnect'
+              : 'Connect a board on this computer',
+            'Choose the board’s USB port in the browser and run the cells on it',
+            { 'data-port': WEBSERIAL }
+          )
+        : null
+    );
     const portsSection = h(
       'section',
       { class: 'jp-ESP32-ports' },
@@ -628,7 +678,7 @@ export class BoardPanel extends Widget {
         : ports.length === 0
           ? h('p', { class: 'jp-ESP32-hint' }, 'No serial ports found on this machine.')
           : null,
-      h('ul', { class: 'jp-ESP32-portList' }, ...portRows, emulatorRow),
+      h('ul', { class: 'jp-ESP32-portList' }, ...portRows, emulatorRow, thisComputerRow),
       h(
         'div',
         { class: 'jp-ESP32-urlRow' },

@@ -219,6 +219,9 @@ export function boardLabel(state: IBoardState | null): string {
   if (state.kind === 'emulator') {
     return 'Emulated ESP32';
   }
+  if (state.port === 'webserial://') {
+    return 'ESP32 on this computer';
+  }
   return `ESP32 ${state.port ?? ''}`.trim();
 }
 
