@@ -19,6 +19,8 @@ from playwright.sync_api import expect
 from lab_fixtures import LEVEL_SOURCE, NEEDS_CHROMIUM, control, notebook
 from lab_fixtures import browser, lab, lab_server  # noqa: F401
 
+from test_flash import make_firmware
+
 from esp32_kernel.emulator import launch
 
 pytestmark = NEEDS_CHROMIUM
@@ -89,6 +91,9 @@ CELLS = [
     "%reset --hard",
     LOOP,
     "print('back', 1 + 1)",
+    "%safe",
+    "%flash good.bin --baud 230400",
+    "print('flashed', 6 * 7)",
 ]
 
 
@@ -172,3 +177,19 @@ def test_a_board_on_this_computer_through_web_serial(lab, desk_board):
         assert page.evaluate("window.__webserial.requests") == 1
         run(page, panel, 8)
         expect(output(panel, 8)).to_contain_text("back 2")
+
+        # %safe resets the board through the lines and catches it as it boots.
+        run(page, panel, 9)
+        expect(output(panel, 9)).to_contain_text("Stopped the board while it booted")
+        expect(output(panel, 9)).to_contain_text("Connected to the ESP32 on this browser's computer")
+
+        # %flash: DTR/RTS put the chip in its ROM bootloader, esptool writes at a new speed
+        # (the page reopens its port at it), a reset boots the new firmware.
+        (lab.server.root / "good.bin").write_bytes(make_firmware())
+        run(page, panel, 10)
+        expect(output(panel, 10)).to_contain_text("Hash of data verified.")
+        expect(output(panel, 10)).to_contain_text("Flashed good.bin at 0x1000; the board restarted.")
+        assert 230400 in page.evaluate("window.__webserial.opens")
+        run(page, panel, 11)
+        expect(output(panel, 11)).to_contain_text("flashed 42")
+        assert page.evaluate("window.__webserial.requests") == 1  # chosen once, reused by every reopening

@@ -18,6 +18,7 @@ from IPython.core.magic import line_magic, magics_class
 
 from ..board import BoardError
 from ..chip import esp_image
+from ..link.protocol_webserial import is_webserial_url
 from ..link.serial_link import DEFAULT_BAUD
 from .base import KernelMagics, MagicParser, MagicUsageError, parse_line
 
@@ -68,7 +69,9 @@ class FlashMagics(KernelMagics):
         try:
             if emulated:
                 _press_boot_and_reset(emulator)
-            _run_esptool(port, args.baud, firmware, address, args.erase, emulated)
+            elif is_webserial_url(port):
+                _reset_into_download_mode(port)
+            _run_esptool(port, args.baud, firmware, address, args.erase, in_download_mode=emulated or is_webserial_url(port))
             boot_log, started = _reset_and_watch(port, emulator.hard_reset if emulated else None)
         except FlashError:
             if emulated:
@@ -147,7 +150,24 @@ def _press_boot_and_reset(emulator) -> None:
         raise FlashError(f"the emulator did not enter download mode: {e}") from None
 
 
-def _run_esptool(port: str, baud: int, firmware: Path, address: int, erase: bool, emulated: bool) -> None:
+def _reset_into_download_mode(port: str) -> None:
+    """esptool's reset into the ROM bootloader, DTR/RTS one at a time: a browser's port has no
+    ioctl for esptool's own (both lines at once), and a sequence of setSignals does the same."""
+    from esp_pylib.serial_reset import classic_bootloader_reset
+
+    from ..link.serial_link import LinkError, open_serial
+
+    try:
+        link = open_serial(port)
+    except LinkError as e:
+        raise FlashError(f"cannot open {port}: {e}") from None
+    try:
+        classic_bootloader_reset(link)
+    finally:
+        link.close()
+
+
+def _run_esptool(port: str, baud: int, firmware: Path, address: int, erase: bool, in_download_mode: bool) -> None:
     import esptool
     import serial
     from esp_pylib.logger import EspLog
@@ -155,8 +175,9 @@ def _run_esptool(port: str, baud: int, firmware: Path, address: int, erase: bool
 
     argv = ["--chip", "esp32", "--port", port, "--baud", str(baud)]
     # A serial port or rfc2217:// resets the board into download mode itself (DTR/RTS on EN and
-    # GPIO0); the emulator is already there. Its reset afterwards is ours, so we hear the boot.
-    argv += ["--before", "no-reset" if emulated else "default-reset", "--after", "no-reset"]
+    # GPIO0); the emulator and a browser's port are already there. Its reset afterwards is ours,
+    # so we hear the boot.
+    argv += ["--before", "no-reset" if in_download_mode else "default-reset", "--after", "no-reset"]
     argv += ["write-flash", *(["--erase-all"] if erase else []), f"0x{address:x}", str(firmware)]
     progress = _Progress()
     previous = EspLog.instance
