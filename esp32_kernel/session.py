@@ -21,6 +21,8 @@ from .portlock import PortBusy, PortLock
 
 log = logging.getLogger(__name__)
 RECONNECT_INTERVAL = 0.5
+# A lost browser port comes back by a click in the page, not by retrying here.
+_BY_BROWSER = "reconnect with the board panel's Reconnect button (This computer), or %connect webserial:"
 KERNEL_HELPERS = source("kernel_helpers.py")
 DEFAULT_NAME = "default"  # how %%on names the board unnamed cells run on
 FRESH_BOARD_ENV = "ESP32_KERNEL_FRESH_BOARD"  # "1": the emulated board starts blank in each kernel
@@ -277,7 +279,8 @@ class BoardSession:
             self._changed.wait_for(lambda: self.board is not None and self.board.connected, timeout)
             if self.board is None or not self.board.connected:
                 if self.board and self.board.lost:
-                    raise BoardError(f"{self.board.lost} — waiting for it to come back (or %connect another port)", "LinkLost")
+                    then = _BY_BROWSER if self.board.port == WEBSERIAL else "waiting for it to come back (or %connect another port)"
+                    raise BoardError(f"{self.board.lost} — {then}", "LinkLost")
                 raise BoardError(self.error or "no board connected — run %connect PORT (%ports lists them) or %connect emulator", "NoBoard")
             return self.board
 
@@ -315,10 +318,7 @@ class BoardSession:
                 # each try at a browser's port would need the browser: it offers the click instead
                 by_browser = board is not None and board.port == WEBSERIAL
                 if board and not board.loss_reported:
-                    then = (
-                        "reconnect with the board panel's Reconnect button, or %connect webserial:"
-                        if by_browser else "reconnecting when it comes back"
-                    )  # fmt: skip
+                    then = _BY_BROWSER if by_browser else "reconnecting when it comes back"
                     self.notices.append(f"{_who(slot)}{message}; {then}.")
             if by_browser:
                 return
