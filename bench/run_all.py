@@ -23,6 +23,7 @@ SCRIPTS = [
     ("a class: 30 kernels streaming at once", "bench_load.py", []),
     ("a class on JupyterHub: 30 students starting at once (issue 17)", "bench_hub.py", []),
     ("WebREPL: cells over ws:// beside socket://", "bench_webrepl.py", []),
+    ("Web Serial: cells over the browser's port beside socket:// (issue 18)", "bench_webserial.py", []),
     ("flashing: esptool on the emulated ROM bootloader", "bench_flash.py", []),
 ]
 

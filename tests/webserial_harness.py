@@ -8,13 +8,47 @@ kernel, the Jupyter server's relay and the board without a browser, and fail on 
 from __future__ import annotations
 
 import json
+import queue
 import threading
+import time
 
 import websocket
 
 
+class _OneWay:
+    """One direction of a network: each message is delivered `delay` seconds after it was
+    sent, in order (0: at once)."""
+
+    def __init__(self, delay: float) -> None:
+        self.delay = delay
+        self._queue: queue.Queue = queue.Queue()
+        if delay:
+            threading.Thread(target=self._deliver, daemon=True).start()
+
+    def send(self, deliver, *args) -> None:
+        if self.delay:
+            self._queue.put((time.monotonic() + self.delay, deliver, args))
+        else:
+            _quietly(deliver, *args)
+
+    def _deliver(self) -> None:
+        while True:
+            due, deliver, args = self._queue.get()
+            time.sleep(max(0.0, due - time.monotonic()))  # the network's latency, simulated
+            _quietly(deliver, *args)
+
+
+def _quietly(deliver, *args) -> None:
+    try:
+        deliver(*args)
+    except (websocket.WebSocketException, OSError):
+        pass  # that end has gone: so has the message
+
+
 class StandInBrowser:
-    def __init__(self, server_url: str, server_token: str, port_url: str) -> None:
+    def __init__(self, server_url: str, server_token: str, port_url: str, round_trip: float = 0.0) -> None:
+        """`round_trip`: seconds a message takes there and back between the page and the
+        server (a simulated network; the port's side is the USB cable: no delay)."""
         self.relay = server_url.replace("http", "ws", 1) + "/esp32-kernel/webserial"
         self.server_token = server_token
         self.port_url = port_url
@@ -23,6 +57,8 @@ class StandInBrowser:
         self.bauds: list[int] = []
         self._kernel: websocket.WebSocket | None = None
         self._port: websocket.WebSocket | None = None
+        self._up = _OneWay(round_trip / 2)  # page → server
+        self._down = _OneWay(round_trip / 2)  # server → page
 
     def serve(self, request: dict, refuse: str | None = None, token: str | None = None) -> None:
         """Answer the kernel's request: open the port and relay it, or say `refuse`."""
@@ -47,22 +83,25 @@ class StandInBrowser:
         try:
             while True:
                 opcode, data = kernel.recv_data()
-                if opcode == websocket.ABNF.OPCODE_BINARY:
-                    port.send_binary(data)
-                    continue
                 if opcode == websocket.ABNF.OPCODE_CLOSE:
                     break
-                control = json.loads(data)
-                if "ping" in control and not self.silent:
-                    kernel.send(json.dumps({"pong": control["ping"]}))
-                elif "signals" in control:
-                    self.signals.append(control["signals"])
-                    port.send(json.dumps({"signals": control["signals"]}))
-                elif "baud" in control:
-                    self.bauds.append(control["baud"])
+                self._down.send(self._from_kernel, kernel, port, opcode, data)
         except (websocket.WebSocketException, OSError):
             pass
-        port.close()  # the kernel let the port go: close it, as the page does
+        self._down.send(port.close)  # the kernel let the port go: close it, as the page does
+
+    def _from_kernel(self, kernel: websocket.WebSocket, port: websocket.WebSocket, opcode: int, data: bytes) -> None:
+        if opcode == websocket.ABNF.OPCODE_BINARY:
+            port.send_binary(data)
+            return
+        control = json.loads(data)
+        if "ping" in control and not self.silent:
+            self._up.send(kernel.send, json.dumps({"pong": control["ping"]}))
+        elif "signals" in control:
+            self.signals.append(control["signals"])
+            port.send(json.dumps({"signals": control["signals"]}))
+        elif "baud" in control:
+            self.bauds.append(control["baud"])
 
     def _to_kernel(self, kernel: websocket.WebSocket, port: websocket.WebSocket) -> None:
         port.settimeout(None)
@@ -72,14 +111,12 @@ class StandInBrowser:
                 if opcode == websocket.ABNF.OPCODE_CLOSE:
                     break
                 if opcode == websocket.ABNF.OPCODE_BINARY and not self.silent:
-                    kernel.send_binary(data)
+                    self._up.send(kernel.send_binary, data)
         except (websocket.WebSocketException, OSError):
             pass
-        try:  # the port went away under us: the board was unplugged
-            kernel.send(json.dumps({"lost": "the board was unplugged from this computer"}))
-            kernel.close()
-        except (websocket.WebSocketException, OSError):
-            pass
+        # the port went away under us: the board was unplugged
+        self._up.send(kernel.send, json.dumps({"lost": "the board was unplugged from this computer"}))
+        self._up.send(kernel.close)
 
     def close(self) -> None:
         for ws in (self._kernel, self._port):
