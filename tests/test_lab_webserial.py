@@ -193,3 +193,23 @@ def test_a_board_on_this_computer_through_web_serial(lab, desk_board):
         run(page, panel, 11)
         expect(output(panel, 11)).to_contain_text("flashed 42")
         assert page.evaluate("window.__webserial.requests") == 1  # chosen once, reused by every reopening
+
+
+def test_a_browser_without_web_serial_says_why_and_what_else(lab):
+    """Firefox and Safari: no button, the reason and the alternatives instead; a %connect
+    webserial: from a cell ends in an error that says the same."""
+    page = lab.page
+    page.context.add_init_script(script="Object.defineProperty(navigator, 'serial', {value: undefined, configurable: true})")
+    with lab.explain_failure():
+        panel = lab.open_notebook("firefox.ipynb", notebook(["%connect webserial:", "print('still', 6 * 7)"]))
+        page.locator("#jp-main-statusbar .jp-ESP32-statusItem").click()
+        row = page.locator(PANEL).locator(".jp-ESP32-port", has_text="This computer")
+        expect(row).to_contain_text("This browser has no Web Serial")
+        expect(row).to_contain_text("RFC 2217")
+        expect(row.get_by_role("button")).to_have_count(0)
+        run(page, panel, 0)
+        expect(output(panel, 0)).to_contain_text("no Web Serial")
+        expect(output(panel, 0)).to_contain_text("WebSerial")  # the error's name: the cell failed
+        prompt_done(panel, 0)  # (a cell queued before the error's reply would be dropped with it)
+        run(page, panel, 1)
+        expect(output(panel, 1)).to_contain_text("still 42")  # the emulated board it had is still there

@@ -199,7 +199,7 @@ class LabComm:
         except BoardError as e:
             log.debug("board query refused: %s", e)
             return False
-        if not execution.done.wait(QUERY_TIMEOUT) or execution.error or execution.lost or execution.rebooted:
+        if not self._finished(board, execution, "board query") or execution.error:
             return False
         text = execution.stdout.decode(errors="replace").strip()
         try:
@@ -212,6 +212,15 @@ class LabComm:
         self.firmware = {"sysname": sysname, "release": release, "version": version, "machine": machine}
         self.free_heap = heap
         return True
+
+    @staticmethod
+    def _finished(board: Board, execution: Execution, what: str) -> bool:
+        """Whether a query ran to its end; one that did not is stopped, so the next cell does
+        not meet a board still busy with it."""
+        if not execution.done.wait(QUERY_TIMEOUT):
+            log.warning("the %s took over %.0f s and was stopped: %s", what, QUERY_TIMEOUT, board.stop(execution))
+            return False
+        return not (execution.lost or execution.rebooted)
 
     def refresh(self) -> None:
         """Query the board (when idle) and publish."""
@@ -263,7 +272,7 @@ class LabComm:
         except BoardError as e:
             log.debug("pin query refused: %s", e)
             return False
-        if not execution.done.wait(QUERY_TIMEOUT) or execution.lost or execution.rebooted:
+        if not self._finished(board, execution, "pin query"):
             return False
         if execution.error:
             self._pin_query_failed = board  # not an ESP32's registers: do not ask again
@@ -297,6 +306,8 @@ class LabComm:
     def _cell_ended(self) -> None:
         if self.pin_watch is not None:
             self.pin_watch.kick.set()
+        if self._file_queue and not self.pending:
+            self._file_queue.pop(0)()  # a file operation that let a waiting cell go first
         if self.comms:
             self.publish()
             self._schedule_refresh()
@@ -414,7 +425,7 @@ class LabComm:
                 if not idle.done():
                     idle.set_result(None)
             reply(ok, message, **extra)
-            if self._file_queue:
+            if self._file_queue and not waiters:  # a cell that waited goes first: the rest after it
                 self._file_queue.pop(0)()  # the next file operation that waited
             self.publish()
             if refresh:
