@@ -87,7 +87,7 @@ def test_a_central_connects_reads_writes_and_gets_notified(pair):
     assert central.eval("wait(15)[2]") == "0908" and central.eval("wait(16)[2]") == 0  # 20.57 °C, status ok
     central.exec(f"ble.gattc_write(conn, {label}, b'kitchen', 1)")
     assert central.eval("wait(17)[2]") == 0  # _IRQ_GATTC_WRITE_DONE
-    assert peripheral.eval(f"wait(3)[1] == label and ble.gatts_read(label)") == b"kitchen"
+    assert peripheral.eval("wait(3)[1] == label and ble.gatts_read(label)") == b"kitchen"
     peripheral.exec("ble.gatts_notify(pconn, temp, b'\\x10\\x08')")
     assert central.eval("wait(18)[1:]") == (temp, "1008")  # _IRQ_GATTC_NOTIFY
     central.exec("ble.gap_pair(conn)")

@@ -23,7 +23,6 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .frames import DATA_KIND as KIND
 
 TICKS_PERIOD_US = 1 << 30  # t0 is sent masked to 30 bits (ESP32's ticks period)
 
