@@ -81,6 +81,18 @@ def test_cells_run_on_the_browsers_port_and_a_silent_network_ends_the_cell(page,
     assert dead.status == "error" and "Reconnect button" in dead.error["evalue"], dead.error
 
 
+def test_closing_the_tab_ends_the_running_cell(page):
+    comm, browser = page
+    kc = comm.kc
+    assert connect(comm, browser).status == "ok"
+    msg_id = kc.execute("import time\nwhile True:\n    time.sleep_ms(10)")
+    time.sleep(0.3)  # the loop is running
+    browser.close()  # the page's WebSockets close with its tab
+    run = collect(kc, msg_id)
+    assert run.status == "error"
+    assert "the browser closed the link (its tab was closed or reloaded" in run.error["evalue"], run.error
+
+
 def test_a_refused_prompt_is_an_error_and_the_board_before_stays(page):
     comm, browser = page
     kc = comm.kc

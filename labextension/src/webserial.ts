@@ -124,7 +124,8 @@ class Bridge {
     private readonly request: IWebSerialRequest,
     settings: ServerConnection.ISettings
   ) {
-    this.url = URLExt.join(settings.wsUrl, 'esp32-kernel', 'webserial') + `?bridge=${request.bridge}`;
+    this.url =
+      URLExt.join(settings.wsUrl, 'esp32-kernel', 'webserial') + `?bridge=${request.bridge}`;
     if (settings.token && settings.appendToken) {
       this.url += `&token=${encodeURIComponent(settings.token)}`;
     }

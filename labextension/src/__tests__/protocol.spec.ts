@@ -50,6 +50,9 @@ describe('formatting', () => {
   it('labels the emulator, a board by its port, and no board', () => {
     expect(boardLabel(state())).toBe('Emulated ESP32');
     expect(boardLabel(state({ kind: 'board', port: '/dev/ttyUSB0' }))).toBe('ESP32 /dev/ttyUSB0');
+    expect(boardLabel(state({ kind: 'board', port: 'webserial://' }))).toBe(
+      'ESP32 on this computer'
+    );
     expect(boardLabel(state({ kind: null, connected: false }))).toBe('No board');
     expect(boardLabel(null)).toBe('No board');
   });
