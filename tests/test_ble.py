@@ -175,6 +175,33 @@ def test_the_bench_phone_reads_writes_and_subscribes_to_a_board(pair):
         peripheral.emu.bench("phone", "read", temp)
 
 
+def test_a_read_waits_for_the_boards_handler_which_may_deny_it(pair):
+    """NimBLE asks the board's _IRQ_GATTS_READ_REQUEST handler before it answers a read: a
+    non-zero return is the ATT error the reader gets; a value written in the handler is read."""
+    peripheral, _ = pair
+    peripheral.exec("ble.gap_advertise(100_000, b'\\x02\\x01\\x06\\x07\\x09sensor')")
+    peripheral.exec(
+        "reads = []\n"
+        "def on_read(event, data):\n"
+        "    on_event(event, data)\n"
+        "    if event == 4:\n"
+        "        reads.append(data)\n"
+        "        if len(reads) == 1:\n"
+        "            return 0x02  # _GATTS_ERROR_READ_NOT_PERMITTED\n"
+        "        ble.gatts_write(temp, b'\\x2a\\x00')\n"
+        "ble.irq(on_read)"
+    )
+    try:
+        assert peripheral.emu.bench("phone", "connect", peripheral.mac)["ok"]
+        temp = peripheral.eval("temp")
+        assert peripheral.emu.bench("phone", "read", temp) == {"value": None, "status": 2, "ok": True}
+        assert peripheral.emu.bench("phone", "read", temp) == {"value": "2a00", "status": 0, "ok": True}
+        assert peripheral.eval("[d[1] for d in reads]") == [temp, temp]
+    finally:
+        peripheral.emu.bench("phone", "disconnect")
+        peripheral.exec("ble.irq(on_event)\nseen.clear()")
+
+
 def test_a_bench_heart_rate_monitor_notifies_its_beats(pair):
     peripheral, central = pair  # the bench's devices live beside a supervisor, in its air
     reply = peripheral.emu.bench("ble_heart_rate", "strap", 91)

@@ -14,10 +14,11 @@ at 6, the board's own services from 10; a characteristic that notifies or indica
 client configuration descriptor (0x2902) after its value.
 
 Pairing is "just works" (encrypted, not authenticated); FLAG_READ_ENCRYPTED characteristics
-refuse a link that is not. Not emulated: bonding (the _IRQ_GET/SET_SECRET exchange), passkeys,
-L2CAP (v1.24's ESP32 build has none either), denying a read from the _IRQ_GATTS_READ_REQUEST
-handler (the event comes; the read is allowed), connection parameter updates, and air time
-beyond one message per 7.5 ms connection interval.
+refuse a link that is not. A read of a board's characteristic waits for its
+_IRQ_GATTS_READ_REQUEST handler, as NimBLE's does: a non-zero return denies it with that ATT
+error, and a value written in the handler is the one read. Not emulated: bonding (the
+_IRQ_GET/SET_SECRET exchange), passkeys, L2CAP (v1.24's ESP32 build has none either),
+connection parameter updates, and air time beyond one message per 7.5 ms connection interval.
 """
 
 from __future__ import annotations
@@ -50,6 +51,7 @@ CCCD = "0229"  # 0x2902, little-endian hex
 SERVICE_DECLARATION, CHARACTERISTIC_DECLARATION = "0028", "0328"  # 0x2800, 0x2803
 FIRST_USER_HANDLE = 10
 LINK_INTERVAL_S = 0.0075  # NimBLE's shortest connection interval: one message per connection event
+READ_ANSWER_S = 1.0  # a board that does not answer a read request within this (its code never yields) allows it
 _FLAG_NOTIFY, _FLAG_INDICATE = 0x10, 0x20
 
 
@@ -67,6 +69,7 @@ class BleStack:
         self._connecting: asyncio.TimerHandle | None = None
         self._inbox: deque[dict] = deque()  # other stacks' messages, taken one per connection event
         self._next_in: asyncio.TimerHandle | None = None
+        self._reads: dict[tuple[int, int], asyncio.TimerHandle] = {}  # reads waiting for the board's handler
         self.conns: dict[int, dict] = {}  # handle → {"port", "peer" (its handle for us), "mac", "central" (we are)…}
         self.reset()
 
@@ -283,6 +286,23 @@ class BleStack:
         else:
             self._event(*event)
 
+    def _req_read_answer(self, handle: str, value_handle: str, status: str):
+        """The board's handler answered _IRQ_GATTS_READ_REQUEST (0 or None: allowed)."""
+        if (int(handle), int(value_handle)) in self._reads:
+            self._answer_read(int(handle), int(value_handle), int(status))
+
+    def _answer_read(self, handle: int, value_handle: int, status: int) -> None:
+        timer = self._reads.pop((handle, value_handle), None)
+        if timer is not None:
+            timer.cancel()
+        conn, attr = self.conns.get(handle), self.attrs.get(value_handle)
+        if conn is None:
+            return
+        if attr is None:
+            status = 0x01  # ATT: invalid handle
+        value = attr["value"][: conn["mtu"] - 1].hex() if attr and not status else None  # one ATT read response
+        self._post(conn, {"op": "read_reply", "vh": value_handle, "data": value, "status": status})
+
     def _req_pair(self, handle: str):
         """Pairing as "just works" without bonding: the link is encrypted, not authenticated."""
         return self._ask(int(handle), {"op": "pair"})
@@ -412,10 +432,12 @@ class BleStack:
             if attr is not None and attr["flags"] & _FLAG_READ_ENCRYPTED and not conn.get("encrypted"):
                 self._post(conn, {"op": "read_reply", "vh": message["vh"], "data": None, "status": ATT_INSUFFICIENT_ENCRYPTION})
                 return
-            if attr is not None and attr["kind"] == "chr":  # told, not asked: the read is always allowed here
-                self._event(GATTS_READ_REQUEST, handle, message["vh"])
-            value = attr["value"][: conn["mtu"] - 1].hex() if attr else None  # one ATT read response
-            self._post(conn, {"op": "read_reply", "vh": message["vh"], "data": value, "status": 0 if attr else 0x01})
+            if attr is not None and attr["kind"] == "chr":  # asked: the board's handler may deny it
+                key = (handle, message["vh"])
+                self._reads[key] = asyncio.get_running_loop().call_later(READ_ANSWER_S, self._answer_read, *key, 0)
+                self._event(GATTS_READ_REQUEST, *key)
+            else:
+                self._answer_read(handle, message["vh"], 0)
         elif op == "read_reply":
             if message["data"] is not None:
                 self._event(READ_RESULT, handle, message["vh"], _x(bytes.fromhex(message["data"])))

@@ -47,6 +47,8 @@ class _BenchRadio:
 
     def _events(self) -> None:
         for code, fields in self.stack.request("events", []):
+            if code == ble.GATTS_READ_REQUEST:  # a bench device lets every read through
+                self.stack.request("read_answer", [str(fields[0]), str(fields[1]), "0"])
             self.on_event(code, fields)
 
     def on_event(self, code: int, fields: list) -> None:
@@ -194,8 +196,8 @@ class Phone(_BenchRadio):
             return {"characteristics": [{"uuid": bytes.fromhex(f[4][2:])[::-1].hex(), "handle": f[2], "properties": f[3]}
                                         for f in self._results]}  # fmt: skip — UUIDs as written (0x2a6e: "2a6e")
         if op == "read" and len(args) == 1:
-            await self._ask(ble.READ_DONE, "gattc_read", self._connected(), args[0])
-            return {"value": self._results[0][2][2:] if self._results else None}
+            fields = await self._ask(ble.READ_DONE, "gattc_read", self._connected(), args[0])
+            return {"value": self._results[0][2][2:] if self._results else None, "status": fields[2]}
         if op == "write" and len(args) == 2:
             fields = await self._ask(ble.WRITE_DONE, "gattc_write", self._connected(), args[0], args[1], "1")
             return {"status": fields[2]}

@@ -105,8 +105,10 @@ class _State:
 
 def _events(_):
     for code, fields in _stack("events"):
-        if _State.handler is not None:
-            _State.handler(code, tuple(_field(f) for f in fields))
+        data = tuple(_field(f) for f in fields)
+        answer = _State.handler(code, data) if _State.handler is not None else None
+        if code == 4:  # _IRQ_GATTS_READ_REQUEST: the stack waits; non-zero denies the read
+            _stack("read_answer", data[0], data[1], answer or 0)
 
 
 class BLE:
