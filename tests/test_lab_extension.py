@@ -242,6 +242,16 @@ def test_pins_bench_and_files_in_the_panel(lab, tmp_path):
         expect(pin34.locator(".jp-ESP32-pinTag")).to_have_text("2.64 V")
         expect(bench.locator(".jp-ESP32-part[data-kind='pot']")).to_contain_text("80%")
 
+        # A Bluetooth LE sensor in the board's air: no pin; its slider sets what it reads.
+        bench.locator(".jp-ESP32-addKind").select_option("ble_sensor")
+        expect(bench.locator(".jp-ESP32-addPin")).to_be_disabled()
+        bench.get_by_role("button", name="Add").click()
+        ble_row = bench.locator(".jp-ESP32-part[data-kind='ble']")
+        expect(ble_row).to_contain_text("BLE sensor1")
+        expect(ble_row).to_contain_text("21 °C, 45 %RH · 0 connections")
+        bench.get_by_label("Temperature (°C) of sensor1").fill("30")
+        expect(ble_row).to_contain_text("30 °C, 45 %RH")  # as the emulator's bench now describes it
+
         # Files: upload with the file input, then by dropping a file on the section.
         files = board.locator(".jp-ESP32-files")
         expect(files.locator(".jp-ESP32-folder")).to_have_text("/")

@@ -1139,6 +1139,8 @@ class Supervisor:
                 else:
                     try:
                         reply = {"ok": True, **self.bench.control(words)}
+                        if command == "describe":  # and the Bluetooth devices beside the bench's parts
+                            reply["ble_devices"] = {n: d.describe() for n, d in self._bench_radios.items() if n != "phone"}
                     except BenchError as error:
                         reply = {"ok": False, "error": str(error)}
                     except ValueError as error:

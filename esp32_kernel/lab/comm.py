@@ -67,7 +67,8 @@ MAX_FILE = 4 * 1024 * 1024  # bytes: an ESP32's whole flash; larger uploads are 
 
 # What the panel may ask of the emulator's bench (no hard_reset, drop_client...: the kernel owns those).
 BENCH_COMMANDS = {"press", "release", "add_button", "add_pot", "set_pot", "add_thermistor", "set_temperature",
-                  "set_source", "set_volts", "set_pin", "add_led", "remove", "set_touch", "describe"}  # fmt: skip
+                  "set_source", "set_volts", "set_pin", "add_led", "remove", "set_touch", "describe",
+                  "ble_sensor", "ble_heart_rate"}  # fmt: skip
 
 
 def _port_dict(port: ports.PortInfo) -> dict[str, Any]:

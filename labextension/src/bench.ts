@@ -27,7 +27,9 @@ export const ADDABLE = [
   'square',
   'noise',
   'walk',
-  'constant'
+  'constant',
+  'ble_sensor',
+  'ble_heart_rate'
 ] as const;
 export type Addable = (typeof ADDABLE)[number];
 
@@ -41,17 +43,28 @@ export const ADDABLE_LABELS: Record<Addable, string> = {
   square: 'square source',
   noise: 'noise source',
   walk: 'random walk source',
-  constant: 'constant voltage'
+  constant: 'constant voltage',
+  ble_sensor: 'BLE sensor (temperature, humidity)',
+  ble_heart_rate: 'BLE heart-rate monitor'
 };
+
+/** Bench devices with a radio of their own: no pin, a name. */
+export function isBle(kind: Addable): boolean {
+  return kind === 'ble_sensor' || kind === 'ble_heart_rate';
+}
 
 /** Parts that need an analog input (ADC). */
 export function needsAdc(kind: Addable): boolean {
-  return kind !== 'button' && kind !== 'led';
+  return kind !== 'button' && kind !== 'led' && !isBle(kind);
 }
 
-/** The bench command words that add `kind` on `gpio`, with sensible defaults. */
-export function addWords(kind: Addable, gpio: number): (string | number)[] {
+/** The bench command words that add `kind` on `gpio` (a BLE device: named `name`), with
+ * sensible defaults. */
+export function addWords(kind: Addable, gpio: number, name = ''): (string | number)[] {
   switch (kind) {
+    case 'ble_sensor':
+    case 'ble_heart_rate':
+      return [kind, name];
     case 'button':
       return ['add_button', gpio, 'active_low'];
     case 'pot':
@@ -78,6 +91,63 @@ export function adjustWords(part: IPart, value: number): (string | number)[] | n
     return ['set_temperature', part.gpio, Math.round(value * 10) / 10];
   }
   return null;
+}
+
+/** A Bluetooth device of the bench (emulator/ble_bench.py), as `describe` lists it. */
+export interface IBleDevice {
+  name: string;
+  kind: 'Sensor' | 'HeartRateMonitor';
+  mac: string;
+  connections: number;
+  celsius?: number;
+  humidity?: number;
+  bpm?: number;
+}
+
+/** Its sliders: which setting, its range and step, and what it means. */
+export const BLE_SETTINGS: Record<
+  string,
+  { min: number; max: number; step: number; label: string }
+> = {
+  celsius: { min: -20, max: 50, step: 0.5, label: 'Temperature (°C)' },
+  humidity: { min: 0, max: 100, step: 1, label: 'Humidity (%RH)' },
+  bpm: { min: 30, max: 220, step: 1, label: 'Heart rate (beats per minute)' }
+};
+
+export function bleDevices(bench: IBench | null | undefined): IBleDevice[] {
+  const devices = (bench?.ble_devices ?? {}) as Record<string, IBleDevice>;
+  return Object.values(devices).sort((a, b) => a.name.localeCompare(b.name));
+}
+
+/** "sensor at 21 °C, 45 %RH · 1 connection". */
+export function describeBle(device: IBleDevice): string {
+  const readings =
+    device.kind === 'Sensor'
+      ? `${num(device.celsius, 1)} °C, ${num(device.humidity, 0)} %RH`
+      : `${num(device.bpm, 0)} beats per minute`;
+  const links = device.connections === 1 ? '1 connection' : `${device.connections} connections`;
+  return `${readings} · ${links}`;
+}
+
+/** The command that sets one of a BLE device's readings (the others as they are). */
+export function bleWords(device: IBleDevice, setting: string, value: number): (string | number)[] {
+  if (device.kind === 'HeartRateMonitor') {
+    return ['ble_heart_rate', device.name, Math.round(value)];
+  }
+  const celsius = setting === 'celsius' ? value : (device.celsius ?? 21);
+  const humidity = setting === 'humidity' ? value : (device.humidity ?? 45);
+  return ['ble_sensor', device.name, celsius, humidity];
+}
+
+/** A name for the next BLE device of `kind`: sensor1, sensor2… heart1… */
+export function nextBleName(kind: Addable, bench: IBench | null | undefined): string {
+  const stem = kind === 'ble_sensor' ? 'sensor' : 'heart';
+  const taken = new Set(bleDevices(bench).map(device => device.name));
+  let n = 1;
+  while (taken.has(`${stem}${n}`)) {
+    n += 1;
+  }
+  return `${stem}${n}`;
 }
 
 function num(value: unknown, digits = 2): string {

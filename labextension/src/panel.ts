@@ -11,6 +11,13 @@ import {
   addWords,
   adjustWords,
   benchParts,
+  BLE_SETTINGS,
+  bleDevices,
+  bleWords,
+  describeBle,
+  IBleDevice,
+  isBle,
+  nextBleName,
   IPart,
   needsAdc
 } from './bench';
@@ -272,6 +279,11 @@ export class BoardPanel extends Widget {
       const files = Array.from(target.files ?? []);
       target.value = '';
       void this.upload(files);
+    } else if (target.classList.contains('jp-ESP32-slider') && target.dataset.ble) {
+      const device = this._bleDevices.find(d => d.name === target.dataset.ble);
+      if (device) {
+        void this._bench(bleWords(device, target.dataset.setting ?? '', Number(target.value)));
+      }
     } else if (target.classList.contains('jp-ESP32-slider')) {
       const part = this._parts.find(
         p => p.kind === target.dataset.kind && String(p.gpio) === target.dataset.gpio
@@ -411,7 +423,8 @@ export class BoardPanel extends Widget {
         );
         this._addKind = kind;
         this._addPin = pin;
-        void this._bench(addWords(kind, pin));
+        const bench = this.boards.current?.pins?.bench;
+        void this._bench(addWords(kind, pin, isBle(kind) ? nextBleName(kind, bench) : ''));
       } else if (action === 'press') {
         void this._bench(['press', gpio, 300]);
       } else if (action === 'remove') {
@@ -1055,6 +1068,40 @@ export class BoardPanel extends Widget {
         )
       )
     );
+    const devices = bleDevices(bench);
+    this._bleDevices = devices;
+    const bleRows = devices.map(device =>
+      h(
+        'li',
+        { class: 'jp-ESP32-part', 'data-kind': 'ble', 'data-name': device.name },
+        h(
+          'span',
+          { class: 'jp-ESP32-partPin', title: `Bluetooth LE, address ${device.mac}` },
+          `BLE ${device.name}`
+        ),
+        h('span', { class: 'jp-ESP32-partSummary' }, describeBle(device)),
+        h(
+          'span',
+          { class: 'jp-ESP32-partControls' },
+          ...Object.entries(BLE_SETTINGS)
+            .filter(([setting]) => typeof device[setting as keyof IBleDevice] === 'number')
+            .map(([setting, range]) =>
+              h('input', {
+                class: 'jp-ESP32-slider',
+                type: 'range',
+                min: String(range.min),
+                max: String(range.max),
+                step: String(range.step),
+                value: String(device[setting as keyof IBleDevice]),
+                'data-ble': device.name,
+                'data-setting': setting,
+                'aria-label': `${range.label} of ${device.name}`,
+                title: range.label
+              })
+            )
+        )
+      )
+    );
     const usable = allPins().filter(pin => pin.use !== 'flash');
     const kindSelect = h(
       'select',
@@ -1075,7 +1122,11 @@ export class BoardPanel extends Widget {
         );
     const pinSelect = h(
       'select',
-      { class: 'jp-ESP32-addPin jp-mod-styled', 'aria-label': 'On which GPIO' },
+      {
+        class: 'jp-ESP32-addPin jp-mod-styled',
+        'aria-label': 'On which GPIO',
+        disabled: isBle(this._addKind)
+      },
       ...pinOptions(this._addKind)
     );
     pinSelect.addEventListener('change', () => {
@@ -1084,6 +1135,7 @@ export class BoardPanel extends Widget {
     kindSelect.addEventListener('change', () => {
       this._addKind = (kindSelect as HTMLSelectElement).value as Addable;
       pinSelect.replaceChildren(...pinOptions(this._addKind));
+      (pinSelect as HTMLSelectElement).disabled = isBle(this._addKind); // a radio of its own: no pin
       this._addPin = Number((pinSelect as HTMLSelectElement).value);
     });
     const section = this._section(
@@ -1091,8 +1143,13 @@ export class BoardPanel extends Widget {
       'jp-ESP32-bench',
       'Bench (emulator)',
       [],
-      parts.length
-        ? h('ul', { class: 'jp-ESP32-partList', 'aria-label': 'Parts on the bench' }, ...rows)
+      parts.length || bleRows.length
+        ? h(
+            'ul',
+            { class: 'jp-ESP32-partList', 'aria-label': 'Parts on the bench' },
+            ...rows,
+            ...bleRows
+          )
         : h('p', { class: 'jp-ESP32-hint' }, 'Nothing on the bench yet.'),
       h(
         'div',
@@ -1114,7 +1171,7 @@ export class BoardPanel extends Widget {
       h(
         'p',
         { class: 'jp-ESP32-hint' },
-        'The world around the emulated chip: buttons to press, a potentiometer or thermistor on an ADC pin, signal sources. Changes reach running code at once.'
+        'The world around the emulated chip: buttons to press, a potentiometer or thermistor on an ADC pin, signal sources, Bluetooth LE devices in its air. Changes reach running code at once.'
       )
     );
     this._benchNode.replaceChildren(section);
@@ -1138,6 +1195,7 @@ export class BoardPanel extends Widget {
   private _uploading = '';
   private _wasBusy = false;
   private _parts: IPart[] = [];
+  private _bleDevices: IBleDevice[] = [];
   private _addKind: Addable = 'button';
   private _addPin = 0;
   private _sliding = false;
