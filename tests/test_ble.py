@@ -98,6 +98,29 @@ def test_a_central_connects_reads_writes_and_gets_notified(pair):
     assert central.eval("ble.gap_disconnect(conn)") is False  # gone already
 
 
+def test_pairing_bonds_when_both_sides_ask_and_hands_the_keys_to_the_board(pair):
+    peripheral, central = pair
+    for board in pair:
+        board.exec("ble.config(bond=True)\nseen.clear()")
+    try:
+        assert central.eval("(ble.config('bond'), ble.config('mitm'))") == (True, False)
+        peripheral.exec("ble.gap_advertise(100_000, b'\\x02\\x01\\x06\\x07\\x09sensor')")
+        central.exec(f"ble.gap_connect(0, bytes.fromhex({peripheral.mac!r}))\nconn = wait(7)[0]")
+        peripheral.exec("wait(1)")
+        central.exec("ble.gap_pair(conn)")
+        assert central.eval("wait(28)[1:]") == (1, 0, 1, 16)  # encrypted, not authenticated, bonded
+        assert peripheral.eval("wait(28)[1:]") == (1, 0, 1, 16)
+        # _IRQ_SET_SECRET: our keys and the peer's, under the peer's address, for the board to keep
+        secrets = central.eval("[(d[0], d[1]) for e, d in seen if e == 30]")
+        assert secrets == [(1, "00" + peripheral.mac), (2, "00" + peripheral.mac)], secrets
+        assert central.eval("ble.gap_disconnect(conn)") is True
+        central.exec("wait(8)")
+        peripheral.exec("wait(2)")
+    finally:
+        for board in pair:
+            board.exec("ble.config(bond=False)\nseen.clear()")
+
+
 def test_connecting_to_nobody_ends_as_a_board_reports_it(pair):
     _, central = pair
     central.exec("seen.clear()\nble.gap_connect(0, b'\\x02\\x00\\x00\\x00\\x00\\x01', 200)")

@@ -94,6 +94,7 @@ CELLS = [
     "%safe",
     "%flash good.bin --baud 230400",
     "print('flashed', 6 * 7)",
+    "%mount project\nimport sensors\nprint(sensors.WHERE)",
 ]
 
 
@@ -193,6 +194,12 @@ def test_a_board_on_this_computer_through_web_serial(lab, desk_board):
         run(page, panel, 11)
         expect(output(panel, 11)).to_contain_text("flashed 42")
         assert page.evaluate("window.__webserial.requests") == 1  # chosen once, reused by every reopening
+
+        # %mount: the server's folder on the desk's board, through the browser's port.
+        (lab.server.root / "project").mkdir()
+        (lab.server.root / "project" / "sensors.py").write_text("WHERE = 'read from the server'\n")
+        run(page, panel, 12)
+        expect(output(panel, 12)).to_contain_text("read from the server")
 
 
 def test_a_browser_without_web_serial_says_why_and_what_else(lab):

@@ -14,16 +14,18 @@ at 6, the board's own services from 10; a characteristic that notifies or indica
 client configuration descriptor (0x2902) after its value.
 
 Pairing is "just works" (encrypted, not authenticated); FLAG_READ_ENCRYPTED characteristics
-refuse a link that is not. A read of a board's characteristic waits for its
+refuse a link that is not; with config(bond=True) on both sides the pair is bonded: the keys go
+to each board's _IRQ_SET_SECRET handler. A read of a board's characteristic waits for its
 _IRQ_GATTS_READ_REQUEST handler, as NimBLE's does: a non-zero return denies it with that ATT
-error, and a value written in the handler is the one read. Not emulated: bonding (the
-_IRQ_GET/SET_SECRET exchange), passkeys, L2CAP (v1.24's ESP32 build has none either),
+error, and a value written in the handler is the one read. Not emulated: reconnecting with a
+bond (_IRQ_GET_SECRET is never asked), passkeys, L2CAP (v1.24's ESP32 build has none either),
 connection parameter updates, and air time beyond one message per 7.5 ms connection interval.
 """
 
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import json
 from collections import deque
 from collections.abc import Callable
@@ -37,6 +39,11 @@ SERVICE_RESULT, SERVICE_DONE, CHARACTERISTIC_RESULT, CHARACTERISTIC_DONE = 9, 10
 DESCRIPTOR_RESULT, DESCRIPTOR_DONE, READ_RESULT, READ_DONE, WRITE_DONE = 13, 14, 15, 16, 17
 NOTIFY, INDICATE, INDICATE_DONE, MTU_EXCHANGED = 18, 19, 20, 21
 ENCRYPTION_UPDATE = 28
+SET_SECRET = 30
+# NimBLE's store: what _IRQ_SET_SECRET's sec_type says (ble_store.h's BLE_STORE_OBJ_TYPE_*)
+OUR_SEC, PEER_SEC = 1, 2
+# config() keys about security and the radio, with v1.24's defaults (io 3: no input, no output)
+SECURITY_DEFAULTS = {"addr_mode": 0, "rxbuf": 1024, "io": 3, "mitm": False, "le_secure": False, "bond": False}
 ATT_INSUFFICIENT_ENCRYPTION = 0x0F
 _FLAG_READ_ENCRYPTED = 0x0200
 # refusals are errno names: the firmware raises OSError with its own number for each
@@ -84,6 +91,7 @@ class BleStack:
         self.active = False
         self.gap_name = GAP_NAME
         self.mtu = PREFERRED_MTU
+        self.security = dict(SECURITY_DEFAULTS)
         self.events: deque[list] = deque()
         self.conns = {}
         self.advertising: dict | None = None
@@ -165,8 +173,8 @@ class BleStack:
                 return self.gap_name.encode().hex()
             if key == "mtu":
                 return self.mtu
-            if key in ("addr_mode", "rxbuf", "io", "mitm", "le_secure", "bond"):
-                return {"addr_mode": 0, "rxbuf": 1024, "io": 3, "mitm": False, "le_secure": False, "bond": False}[key]
+            if key in self.security:
+                return self.security[key]
             raise ValueError("unknown config param")
         if key == "gap_name":
             self.gap_name = bytes.fromhex(value).decode(errors="replace") if value != "-" else ""
@@ -176,7 +184,10 @@ class BleStack:
             if not 23 <= int(value) <= 517:
                 return {"errno": EINVAL}
             self.mtu = int(value)
-        elif key not in ("addr_mode", "rxbuf", "io", "mitm", "le_secure", "bond", "interval"):
+        elif key in self.security:
+            number = int(value)
+            self.security[key] = bool(number) if isinstance(SECURITY_DEFAULTS[key], bool) else number
+        elif key != "interval":
             raise ValueError("unknown config param")
         return None
 
@@ -304,8 +315,18 @@ class BleStack:
         self._post(conn, {"op": "read_reply", "vh": value_handle, "data": value, "status": status})
 
     def _req_pair(self, handle: str):
-        """Pairing as "just works" without bonding: the link is encrypted, not authenticated."""
-        return self._ask(int(handle), {"op": "pair"})
+        """Pairing as "just works": the link is encrypted, not authenticated; bonded when both
+        sides have config(bond=True)."""
+        return self._ask(int(handle), {"op": "pair", "bond": self.security["bond"]})
+
+    def _paired(self, handle: int, conn: dict, bonded: bool) -> None:
+        conn["encrypted"] = True
+        if bonded:  # NimBLE hands the keys to the board to keep (its _IRQ_SET_SECRET handler)
+            key = _x(bytes([0]) + bytes.fromhex(conn["mac"]))  # the peer's address type and address
+            long_term_key = hashlib.sha256(bytes.fromhex(conn["mac"]) + self.mac).digest()[:16]
+            for sec_type in (OUR_SEC, PEER_SEC):
+                self._event(SET_SECRET, sec_type, key, _x(long_term_key))
+        self._event(ENCRYPTION_UPDATE, handle, 1, 0, int(bonded), 16)  # encrypted, not authenticated
 
     def _req_passkey(self, handle: str, action: str, passkey: str):
         return {"errno": EOPNOTSUPP}  # no pairing method here asks for one
@@ -423,10 +444,10 @@ class BleStack:
         elif op == "discovered":
             self._on_discovered(handle, message)
         elif op in ("pair", "paired"):
-            conn["encrypted"] = True
+            bonded = bool(message.get("bond")) and self.security["bond"]
             if op == "pair":
-                self._post(conn, {"op": "paired"})
-            self._event(ENCRYPTION_UPDATE, handle, 1, 0, 0, 16)  # encrypted, not authenticated, not bonded
+                self._post(conn, {"op": "paired", "bond": self.security["bond"]})
+            self._paired(handle, conn, bonded)
         elif op == "read":
             attr = self.attrs.get(message["vh"])
             if attr is not None and attr["flags"] & _FLAG_READ_ENCRYPTED and not conn.get("encrypted"):
