@@ -3,8 +3,12 @@ own, driven by MicroPython's tests/run-multitests.py as it drives two real board
 ports (pyboard.py and the raw REPL, over each emulator's pty).
 
     .venv/bin/python bench/bench_multitests.py --micropython ~/src/micropython [--dirs multi_espnow multi_bluetooth]
+    .venv/bin/python bench/bench_multitests.py --micropython ~/src/micropython \
+        --lib ~/src/micropython-lib/micropython/bluetooth/aioble/aioble \
+        --dirs ~/src/micropython-lib/micropython/bluetooth/aioble/multitests     # aioble's own
 
 PATH is a checkout of the micropython repository (v1.24.x: tests/ and tools/pyboard.py).
+--lib copies a package folder onto both boards first (with mpremote, as onto real boards).
 Prints run-multitests.py's verdict per test and the summary; exits 1 if one failed. Not a
 test: it needs the checkout.
 """
@@ -28,16 +32,21 @@ DEFAULT_DIRS = ("multi_espnow", "multi_bluetooth")
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--micropython", type=Path, required=True, help="a micropython checkout (v1.24.x)")
-    parser.add_argument("--dirs", nargs="+", default=list(DEFAULT_DIRS), help="test directories under tests/")
+    parser.add_argument("--dirs", nargs="+", default=list(DEFAULT_DIRS), help="test directories under tests/, or elsewhere")
+    parser.add_argument("--lib", type=Path, action="append", default=[], help="a package folder to copy onto both boards")
     args = parser.parse_args()
     tests_dir = args.micropython / "tests"
-    files = [str(path.relative_to(tests_dir)) for d in args.dirs for path in sorted((tests_dir / d).glob("*.py"))]
+    files = [str(path) for d in args.dirs for path in sorted((tests_dir / d).glob("*.py"))]
     if not files:
         print(f"no tests in {', '.join(args.dirs)} under {tests_dir}", file=sys.stderr)
         return 1
     air = f"multitests-{uuid.uuid4().hex[:8]}"  # no other board hears these two
     with tempfile.TemporaryDirectory() as first, tempfile.TemporaryDirectory() as second:
         with launch(board_dir=first, air=air, pty=True) as a, launch(board_dir=second, air=air, pty=True) as b:
+            for lib in args.lib:
+                for board in (a, b):
+                    subprocess.run([sys.executable, "-m", "mpremote", "connect", board.pty_path, "fs", "cp", "-r", str(lib), ":"],
+                                   check=True, capture_output=True)  # fmt: skip
             run = subprocess.run(
                 [sys.executable, "run-multitests.py", "-i", f"pyb:{a.pty_path}", "-i", f"pyb:{b.pty_path}", *files],
                 cwd=tests_dir, capture_output=True, text=True,
