@@ -7,12 +7,15 @@ import time
 
 import pytest
 
-from kernel_harness import HANG_GUARD, run_cell, running_kernel
+from kernel_harness import HANG_GUARD, collect, run_cell, running_kernel
+
+from esp32_kernel.emulator.control import ControlChannel
 
 
 @pytest.fixture(scope="module")
 def kc(tmp_path_factory):
-    with running_kernel(tmp_path_factory.mktemp("widgets")) as (_, kc):
+    with running_kernel(tmp_path_factory.mktemp("widgets")) as (km, kc):
+        kc.manager = km  # for the stop button
         yield kc
 
 
@@ -135,3 +138,30 @@ def test_ble_read_lists_a_devices_characteristics_with_their_values(kc):
     failed = run_cell(kc, "%ble --read 02:00:00:00:00:09")
     assert failed.status == "error" and "did not take the connection" in failed.reply["content"]["evalue"]
     assert run_cell(kc, "%ble --read nope").reply["content"]["ename"] == "UsageError"
+
+
+
+def test_ble_read_follow_keeps_the_values_live_until_the_stop_button(kc):
+    """--follow stays connected, subscribed: the bench sensor's notifications replace its
+    values in the table while the cell runs; the stop button ends it and the link goes."""
+    mac = host_value(kc, f"{EMULATOR}.bench('ble_sensor', 'attic', 12.5, 80)['mac']")
+    control = ControlChannel(host_value(kc, f"{EMULATOR}.control_address"))  # the shell will be busy
+    msg_id = kc.execute(f"%ble --read {mac} --follow 30")
+    deadline = time.monotonic() + HANG_GUARD
+    while control.exchange(["ble_sensor attic"])[0]["connections"] == 0 and time.monotonic() < deadline:
+        time.sleep(0.05)  # polling the emulator while the board connects
+    if control.exchange(["ble_sensor attic"])[0]["connections"] == 0:
+        raise AssertionError(f"the board did not connect: {collect(kc, msg_id).reply['content']}")
+    control.exchange(["ble_sensor attic 30 80"])  # 30.00 °C: 0x0bb8, notified within its second
+    values = []
+    while not any("b80b" in v for v in values) and time.monotonic() < deadline:
+        msg = kc.get_iopub_msg(timeout=HANG_GUARD)
+        if msg["msg_type"] == "comm_msg":  # (sent from the board's reader thread: no parent)
+            values.append(str(msg["content"]["data"].get("state", {}).get("value", "")))
+    assert any("b80b" in v and "updates)" in v for v in values), values[-3:]
+    kc.manager.interrupt_kernel()  # the stop button
+    run = collect(kc, msg_id)
+    assert run.status == "error" and run.reply["content"]["ename"] == "KeyboardInterrupt", run.reply["content"]
+    assert control.exchange(["ble_sensor attic"])[0]["connections"] == 0  # the board let it go
+    assert run_cell(kc, "print('free', 1 + 1)").stdout == "free 2\n"
+    assert run_cell(kc, "%ble --follow 3").reply["content"]["ename"] == "UsageError"

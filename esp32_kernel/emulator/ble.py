@@ -92,6 +92,7 @@ class BleStack:
         self.gap_name = GAP_NAME
         self.mtu = PREFERRED_MTU
         self.security = dict(SECURITY_DEFAULTS)
+        self.irq_set = True  # a board's BLE.irq(None) clears it: the events of that time are lost
         self.events: deque[list] = deque()
         self.conns = {}
         self.advertising: dict | None = None
@@ -139,6 +140,9 @@ class BleStack:
         if op == "events":
             events, self.events = list(self.events), deque()
             return events
+        if op == "irq":  # the board set a handler, or none: events then go nowhere, as on a board
+            self.irq_set = args[0] == "1"
+            return None
         if op == "active":
             if args:
                 self._set_active(args[0] == "1")
@@ -453,7 +457,7 @@ class BleStack:
             if attr is not None and attr["flags"] & _FLAG_READ_ENCRYPTED and not conn.get("encrypted"):
                 self._post(conn, {"op": "read_reply", "vh": message["vh"], "data": None, "status": ATT_INSUFFICIENT_ENCRYPTION})
                 return
-            if attr is not None and attr["kind"] == "chr":  # asked: the board's handler may deny it
+            if attr is not None and attr["kind"] == "chr" and self.irq_set:  # asked: its handler may deny it
                 key = (handle, message["vh"])
                 self._reads[key] = asyncio.get_running_loop().call_later(READ_ANSWER_S, self._answer_read, *key, 0)
                 self._event(GATTS_READ_REQUEST, *key)
@@ -533,6 +537,8 @@ class BleStack:
     # -- to the board
 
     def _event(self, code: int, *fields) -> None:
+        if not self.irq_set:
+            return
         self.events.append([code, list(fields)])
         self._to_board()
 

@@ -421,41 +421,81 @@ _b = bluetooth.BLE()
 _b.active(True)
 _e = []
 _b.irq(lambda e, d: _e.append((e, tuple(bytes(x) if isinstance(x, memoryview) else x for x in d))))
+_a = bytes.fromhex(%r)
 def _w(*evs):
     t = time.ticks_ms()
     while time.ticks_diff(time.ticks_ms(), t) < %d:
         for x in _e:
-            if x[0] in evs:
+            if x[0] in evs and (x[0] not in (7, 8) or x[1][2] == _a):  # (another link's end is not ours)
                 _e.remove(x)
                 return x
         time.sleep_ms(5)
     raise OSError('%s did not answer')
-_b.gap_connect(0, bytes.fromhex(%r))
+_b.gap_connect(0, _a)
 _ev, _d = _w(7, 8)
 if _ev == 8:
     raise OSError('%s did not take the connection (is it advertising, in range?)')
 _c = _d[0]
-_b.gattc_discover_characteristics(_c, 1, 0xFFFF)
-_w(12)
-_r = []
-for _x in [d for e, d in _e if e == 11]:
-    _v = None
-    if _x[3] & 2:
-        _b.gattc_read(_c, _x[2])
-        _v = _w(15)[1][2].hex()
-        _w(16)
-    _r.append((repr(_x[4]), _x[2], _x[3], _v))
-_b.gap_disconnect(_c)
-_b.irq(None)
-print(repr(_r))"""
+try:
+    _b.gattc_discover_characteristics(_c, 1, 0xFFFF)
+    _w(12)
+    _r = []
+    for _x in [d for e, d in _e if e == 11]:
+        _v = None
+        if _x[3] & 2:
+            _b.gattc_read(_c, _x[2])
+            _v = _w(15)[1][2].hex()
+            _w(16)
+        _r.append((repr(_x[4]), _x[2], _x[3], _v))
+    print(repr(_r))
+    _end = time.ticks_add(time.ticks_ms(), %d)  # following: its notifications and indications
+    if time.ticks_diff(_end, time.ticks_ms()) > 0:
+        for _u, _h, _p, _v in _r:
+            if _p & 0x30:  # subscribe through its client configuration descriptor, after the value
+                _b.gattc_write(_c, _h + 1, b'\\x01\\x00' if _p & 0x10 else b'\\x02\\x00', 1)
+                _w(17)
+    while time.ticks_diff(_end, time.ticks_ms()) > 0:
+        for _x in [x for x in _e if x[0] in (18, 19)]:
+            _e.remove(_x)
+            print(repr((_x[1][1], _x[1][2].hex())))
+        time.sleep_ms(20)
+finally:
+    if _b.gap_disconnect(_c):
+        _w(8)  # its end, before the handler goes: a later one would not hear it
+    _b.irq(None)"""
 PROPERTIES = ((0x02, "read"), (0x04, "write-no-response"), (0x08, "write"), (0x10, "notify"), (0x20, "indicate"))
 
 
-def characteristics_table(address: str, rows: list) -> str:
+class BleConnectionView:
+    """`%ble --read ADDR --follow S`: the characteristics table, kept live: each notification
+    or indication the board receives replaces its characteristic's value and counts."""
+
+    def __init__(self, address: str) -> None:
+        self.address = address
+        self.rows: list = []
+        self.updates: dict[int, int] = {}  # value handle → notifications so far
+        self.widget = w.HTML(value=f"<pre>{html.escape(address)}: connecting…</pre>")
+
+    def take(self, printed) -> None:
+        """One line the board printed: the table (a list), then (handle, value hex) each."""
+        if isinstance(printed, list):
+            self.rows = [list(row) for row in printed]
+        else:
+            handle, value = printed
+            for row in self.rows:
+                if row[1] == handle:
+                    row[3] = value
+                    self.updates[handle] = self.updates.get(handle, 0) + 1
+        table = characteristics_table(self.address, self.rows, self.updates)
+        self.widget.value = f"<pre>{html.escape(table)}</pre>"
+
+
+def characteristics_table(address: str, rows: list, updates: dict[int, int] | None = None) -> str:
     """What `%ble --read ADDR` prints: each characteristic, its handle, what it allows, its value."""
     lines = [f"{address}: {len(rows)} characteristic(s)"]
     for uuid, handle, properties, value in rows:
         allows = ", ".join(name for bit, name in PROPERTIES if properties & bit)
         shown = "" if value is None else f"  {value}" + (f"  {bytes.fromhex(value)!r}" if value else "")
-        lines.append(f"  {uuid:<48} handle {handle:<4} {allows}{shown}")
+        heard = (updates or {}).get(handle)
+        lines.append(f"  {uuid:<48} handle {handle:<4} {allows}{shown}" + (f"  ({heard} updates)" if heard else ""))
     return "\n".join(lines)

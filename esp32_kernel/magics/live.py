@@ -7,6 +7,7 @@ import ast
 from IPython.core.magic import line_magic, magics_class
 from IPython.display import display
 
+from ..board import BoardError, DeviceError
 from ..chip.gpio import ADC_ATTENUATIONS
 from ..live.api import Live
 from ..errors import magic_failed
@@ -133,14 +134,40 @@ class LiveMagics(KernelMagics):
             raise MagicUsageError(str(e)) from None
         display(panel)
 
-    def _ble_read(self, address: str) -> None:
+    def _ble_read(self, address: str, follow: float) -> None:
         mac = address.replace(":", "").lower()
         if len(mac) != 12 or any(c not in "0123456789abcdef" for c in mac):
             raise MagicUsageError(f"{address!r}: an address is six hex bytes, e.g. 24:0a:c4:12:34:56")
         widgets = _widgets()
-        patience_ms = 5000
-        printed = self.kernel.boards.current().exec(widgets.BLE_READ_ALL % (patience_ms, address, mac, address), timeout=60)
-        print(widgets.characteristics_table(address, ast.literal_eval(printed.strip().splitlines()[-1])))
+        code = widgets.BLE_READ_ALL % (mac, 5000, address, address, int(follow * 1000))
+        board = self.kernel.boards.current()
+        if not follow:
+            printed = board.exec(code, timeout=60)
+            print(widgets.characteristics_table(address, ast.literal_eval(printed.strip().splitlines()[-1])))
+            return
+        view = widgets.BleConnectionView(address)
+        display(view.widget)
+        pending = bytearray()
+
+        def on_output(stream: str, data: bytes) -> None:  # the board's lines, as they come
+            pending.extend(data)
+            while b"\n" in pending:
+                line, _, rest = bytes(pending).partition(b"\n")
+                pending[:] = rest
+                if stream == "stdout" and line.strip():
+                    view.take(ast.literal_eval(line.decode().strip()))
+
+        execution = board.start(code, on_output)
+        try:
+            finished = execution.done.wait(60 + follow)
+        except KeyboardInterrupt:  # the stop button: the board's code disconnects on its way out
+            board.stop(execution)
+            raise
+        if not finished:
+            board.stop(execution)
+            raise BoardError(f"{address} kept the board busy past {60 + follow:.0f} s and was interrupted")
+        if execution.error:
+            raise DeviceError(execution.error)
 
     @line_magic
     def wifi(self, line: str) -> None:
@@ -153,11 +180,17 @@ class LiveMagics(KernelMagics):
         """%ble [SECONDS] — a Bluetooth LE scan table: what the board hears (name, address, RSSI,
         connectable, services); scans for SECONDS (2) now and at each click of scan.
         %ble --read ADDR — the board connects to ADDR (as the table shows it), lists its
-        characteristics with the value of each readable one, and disconnects."""
+        characteristics with the value of each readable one, and disconnects.
+        %ble --read ADDR --follow SECONDS — and stays connected for SECONDS (the stop button
+        ends it sooner), subscribed to what notifies or indicates, the table kept live."""
         args = parse_line(_ble, line)
         if args.read:
-            self._ble_read(args.read)
+            if args.follow is not None and not 0 < args.follow <= 3600:
+                raise MagicUsageError("--follow SECONDS: 1 to 3600 seconds of live values")
+            self._ble_read(args.read, args.follow or 0)
             return
+        if args.follow is not None:
+            raise MagicUsageError("--follow goes with --read ADDR: %ble --read ADDR --follow 30")
         if not 0.1 <= args.seconds <= 60:
             raise MagicUsageError("%ble SECONDS: a scan of 0.1 to 60 seconds")
         panel = _widgets().BlePanel(self.live, args.seconds)
@@ -168,6 +201,7 @@ class LiveMagics(KernelMagics):
 _ble = MagicParser(prog="ble", add_help=False)
 _ble.add_argument("seconds", nargs="?", type=float, default=2.0)
 _ble.add_argument("--read", metavar="ADDR", default=None, help="connect, read every characteristic, disconnect")
+_ble.add_argument("--follow", metavar="SECONDS", type=float, default=None, help="with --read: stay connected, show notified values live")
 _adc = MagicParser(prog="adc", add_help=False)
 _adc.add_argument("pins", nargs="*", type=int)
 _adc.add_argument("--atten", default="11db", choices=list(ADC_ATTENUATIONS))
