@@ -140,8 +140,7 @@ class BLE:
     def irq(self, handler):
         if handler is not None and not callable(handler):
             raise ValueError("invalid handler")
-        if self.active():
-            _events(None)  # what happened so far goes to the handler that was set then
+        _events(None)  # what happened so far goes to the handler that was set then
         _State.handler = handler
         _stack("irq", 1 if handler is not None else 0)  # with none, the stack's events go nowhere
 
