@@ -121,6 +121,59 @@ def test_pairing_bonds_when_both_sides_ask_and_hands_the_keys_to_the_board(pair)
             board.exec("ble.config(bond=False)\nseen.clear()")
 
 
+def connect_pair(peripheral, central) -> int:
+    """The central connects to the advertising peripheral; the peripheral's handle for it."""
+    peripheral.exec("ble.gap_advertise(100_000, b'\\x02\\x01\\x06\\x07\\x09sensor')")
+    central.exec(f"ble.gap_connect(0, bytes.fromhex({peripheral.mac!r}))\nconn = wait(7)[0]")
+    return peripheral.eval("wait(1)[0]")
+
+
+def disconnect_pair(peripheral, central) -> None:
+    assert central.eval("ble.gap_disconnect(conn)") is True
+    central.exec("wait(8)")
+    peripheral.exec("wait(2)")
+
+
+def test_numeric_comparison_when_both_can_show_and_confirm(pair):
+    peripheral, central = pair
+    for board in pair:
+        board.exec("ble.config(mitm=True, le_secure=True, io=1)\nseen.clear()")  # _IO_CAPABILITY_DISPLAY_YESNO
+    try:
+        pconn = connect_pair(peripheral, central)
+        central.exec("ble.gap_pair(conn)")
+        _, p_action, p_number = peripheral.eval("wait(31)")  # _IRQ_PASSKEY_ACTION
+        _, c_action, c_number = central.eval("wait(31)")
+        assert (p_action, c_action) == (4, 4) and p_number == c_number and 0 <= p_number < 1_000_000
+        peripheral.exec(f"ble.gap_passkey({pconn}, 4, True)")
+        central.exec("ble.gap_passkey(conn, 4, True)")
+        assert central.eval("wait(28)[1:]") == (1, 1, 0, 16)  # encrypted and authenticated
+        assert peripheral.eval("wait(28)[1:]") == (1, 1, 0, 16)
+        disconnect_pair(peripheral, central)
+    finally:
+        for board in pair:
+            board.exec("ble.config(mitm=False, le_secure=False, io=3)\nseen.clear()")
+
+
+def test_passkey_entry_authenticates_only_the_passkey_shown(pair):
+    peripheral, central = pair
+    peripheral.exec("ble.config(io=0)\nseen.clear()")  # _IO_CAPABILITY_DISPLAY_ONLY: it shows the passkey
+    central.exec("ble.config(io=2, mitm=True)\nseen.clear()")  # _IO_CAPABILITY_KEYBOARD_ONLY: one types it
+    try:
+        for typed, outcome in ((123456, (1, 1, 0, 16)), (111111, (0, 0, 0, 0))):
+            pconn = connect_pair(peripheral, central)
+            central.exec("ble.gap_pair(conn)")
+            assert peripheral.eval("wait(31)[1:]") == (3, 0)  # display one
+            assert central.eval("wait(31)[1:]") == (2, 0)  # input it
+            peripheral.exec(f"ble.gap_passkey({pconn}, 3, 123456)")
+            central.exec(f"ble.gap_passkey(conn, 2, {typed})")
+            assert central.eval("wait(28)[1:]") == outcome and peripheral.eval("wait(28)[1:]") == outcome
+            disconnect_pair(peripheral, central)
+        assert error_of(central, "ble.gap_passkey(0, 2, 1)") == f"OSError: [Errno {ERRNO['EINVAL']}] EINVAL"  # no pairing asks
+    finally:
+        for board in pair:
+            board.exec("ble.config(mitm=False, io=3)\nseen.clear()")
+
+
 def test_connecting_to_nobody_ends_as_a_board_reports_it(pair):
     _, central = pair
     central.exec("seen.clear()\nble.gap_connect(0, b'\\x02\\x00\\x00\\x00\\x00\\x01', 200)")

@@ -15,10 +15,12 @@ client configuration descriptor (0x2902) after its value.
 
 Pairing is "just works" (encrypted, not authenticated); FLAG_READ_ENCRYPTED characteristics
 refuse a link that is not; with config(bond=True) on both sides the pair is bonded: the keys go
-to each board's _IRQ_SET_SECRET handler. A read of a board's characteristic waits for its
+to each board's _IRQ_SET_SECRET handler. With config(mitm=True) on a side, the two sides' io
+capabilities choose passkey entry or (both le_secure) numeric comparison: _IRQ_PASSKEY_ACTION
+on each board, gap_passkey() answers, and an authenticated link when the answers agree. A read of a board's characteristic waits for its
 _IRQ_GATTS_READ_REQUEST handler, as NimBLE's does: a non-zero return denies it with that ATT
 error, and a value written in the handler is the one read. Not emulated: reconnecting with a
-bond (_IRQ_GET_SECRET is never asked), passkeys, L2CAP (v1.24's ESP32 build has none either),
+bond (_IRQ_GET_SECRET is never asked), out-of-band pairing, L2CAP (v1.24's ESP32 build has none either),
 connection parameter updates, and air time beyond one message per 7.5 ms connection interval.
 """
 
@@ -39,7 +41,9 @@ SERVICE_RESULT, SERVICE_DONE, CHARACTERISTIC_RESULT, CHARACTERISTIC_DONE = 9, 10
 DESCRIPTOR_RESULT, DESCRIPTOR_DONE, READ_RESULT, READ_DONE, WRITE_DONE = 13, 14, 15, 16, 17
 NOTIFY, INDICATE, INDICATE_DONE, MTU_EXCHANGED = 18, 19, 20, 21
 ENCRYPTION_UPDATE = 28
-SET_SECRET = 30
+SET_SECRET, PASSKEY_ACTION = 30, 31
+PASSKEY_INPUT, PASSKEY_DISPLAY, PASSKEY_NUMERIC_COMPARISON = 2, 3, 4  # _PASSKEY_ACTION_*
+DISPLAY_ONLY, DISPLAY_YESNO, KEYBOARD_ONLY, NO_INPUT_OUTPUT, KEYBOARD_DISPLAY = 0, 1, 2, 3, 4  # _IO_CAPABILITY_*
 # NimBLE's store: what _IRQ_SET_SECRET's sec_type says (ble_store.h's BLE_STORE_OBJ_TYPE_*)
 OUR_SEC, PEER_SEC = 1, 2
 # config() keys about security and the radio, with v1.24's defaults (io 3: no input, no output)
@@ -47,7 +51,7 @@ SECURITY_DEFAULTS = {"addr_mode": 0, "rxbuf": 1024, "io": 3, "mitm": False, "le_
 ATT_INSUFFICIENT_ENCRYPTION = 0x0F
 _FLAG_READ_ENCRYPTED = 0x0200
 # refusals are errno names: the firmware raises OSError with its own number for each
-EPERM, EINVAL, ENOMEM, EALREADY, ENOTCONN, EOPNOTSUPP = "EPERM", "EINVAL", "ENOMEM", "EALREADY", "ENOTCONN", "EOPNOTSUPP"
+EPERM, EINVAL, ENOMEM, EALREADY, ENOTCONN = "EPERM", "EINVAL", "ENOMEM", "EALREADY", "ENOTCONN"
 ADV_IND, ADV_SCAN_IND, SCAN_RSP = 0, 2, 4
 MAX_CONNECTIONS = 4  # sdkconfig.ble: CONFIG_BT_NIMBLE_MAX_CONNECTIONS
 GAP_NAME = "MPY ESP32"  # sdkconfig.ble: CONFIG_BT_NIMBLE_SVC_GAP_DEVICE_NAME
@@ -60,6 +64,33 @@ FIRST_USER_HANDLE = 10
 LINK_INTERVAL_S = 0.0075  # NimBLE's shortest connection interval: one message per connection event
 READ_ANSWER_S = 1.0  # a board that does not answer a read request within this (its code never yields) allows it
 _FLAG_NOTIFY, _FLAG_INDICATE = 0x10, 0x20
+
+
+# Who does what in a pairing that protects against a man in the middle, by the two sides' I/O
+# capabilities (Core spec Vol 3 Part H 2.3.5.1): (initiator's action, responder's action).
+_DISPLAYS_INPUTS = (PASSKEY_DISPLAY, PASSKEY_INPUT)
+_INPUTS_DISPLAYS = (PASSKEY_INPUT, PASSKEY_DISPLAY)
+_PASSKEY_ENTRY = {
+    (DISPLAY_ONLY, KEYBOARD_ONLY): _DISPLAYS_INPUTS, (DISPLAY_ONLY, KEYBOARD_DISPLAY): _DISPLAYS_INPUTS,
+    (DISPLAY_YESNO, KEYBOARD_ONLY): _DISPLAYS_INPUTS, (DISPLAY_YESNO, KEYBOARD_DISPLAY): _DISPLAYS_INPUTS,
+    (KEYBOARD_ONLY, DISPLAY_ONLY): _INPUTS_DISPLAYS, (KEYBOARD_ONLY, DISPLAY_YESNO): _INPUTS_DISPLAYS,
+    (KEYBOARD_ONLY, KEYBOARD_ONLY): (PASSKEY_INPUT, PASSKEY_INPUT), (KEYBOARD_ONLY, KEYBOARD_DISPLAY): _INPUTS_DISPLAYS,
+    (KEYBOARD_DISPLAY, DISPLAY_ONLY): _INPUTS_DISPLAYS, (KEYBOARD_DISPLAY, DISPLAY_YESNO): _INPUTS_DISPLAYS,
+    (KEYBOARD_DISPLAY, KEYBOARD_ONLY): _DISPLAYS_INPUTS, (KEYBOARD_DISPLAY, KEYBOARD_DISPLAY): _INPUTS_DISPLAYS,
+}  # fmt: skip
+_NUMERIC_COMPARISON = {(DISPLAY_YESNO, DISPLAY_YESNO), (DISPLAY_YESNO, KEYBOARD_DISPLAY),
+                       (KEYBOARD_DISPLAY, DISPLAY_YESNO), (KEYBOARD_DISPLAY, KEYBOARD_DISPLAY)}  # fmt: skip
+
+
+def association(initiator: dict, responder: dict) -> tuple[int, int] | None:
+    """The pairing method for two offers ({"io", "mitm", "lesc"}): None for "just works", else
+    (initiator's action, responder's action)."""
+    if not (initiator.get("mitm") or responder.get("mitm")):
+        return None
+    ios = (initiator.get("io", NO_INPUT_OUTPUT), responder.get("io", NO_INPUT_OUTPUT))
+    if initiator.get("lesc") and responder.get("lesc") and ios in _NUMERIC_COMPARISON:
+        return PASSKEY_NUMERIC_COMPARISON, PASSKEY_NUMERIC_COMPARISON
+    return _PASSKEY_ENTRY.get(ios)
 
 
 def _x(data: bytes) -> str:
@@ -319,21 +350,71 @@ class BleStack:
         self._post(conn, {"op": "read_reply", "vh": value_handle, "data": value, "status": status})
 
     def _req_pair(self, handle: str):
-        """Pairing as "just works": the link is encrypted, not authenticated; bonded when both
-        sides have config(bond=True)."""
-        return self._ask(int(handle), {"op": "pair", "bond": self.security["bond"]})
+        """Pairing: "just works" (encrypted, not authenticated) unless a side asks for MITM
+        protection and both sides' I/O allows a passkey or a numeric comparison; bonded when
+        both sides have config(bond=True)."""
+        return self._ask(int(handle), {"op": "pair", **self._pairing_offer()})
 
-    def _paired(self, handle: int, conn: dict, bonded: bool) -> None:
+    def _paired(self, handle: int, conn: dict, bonded: bool, authenticated: bool = False) -> None:
         conn["encrypted"] = True
         if bonded:  # NimBLE hands the keys to the board to keep (its _IRQ_SET_SECRET handler)
             key = _x(bytes([0]) + bytes.fromhex(conn["mac"]))  # the peer's address type and address
             long_term_key = hashlib.sha256(bytes.fromhex(conn["mac"]) + self.mac).digest()[:16]
             for sec_type in (OUR_SEC, PEER_SEC):
                 self._event(SET_SECRET, sec_type, key, _x(long_term_key))
-        self._event(ENCRYPTION_UPDATE, handle, 1, 0, int(bonded), 16)  # encrypted, not authenticated
+        self._event(ENCRYPTION_UPDATE, handle, 1, int(authenticated), int(bonded), 16)
+
+    def _pairing_offer(self) -> dict:
+        return {"bond": self.security["bond"], "io": self.security["io"], "mitm": self.security["mitm"],
+                "lesc": self.security["le_secure"]}  # fmt: skip
+
+    def _on_pair(self, handle: int, conn: dict, offer: dict) -> None:
+        """We are asked to pair (the responder): choose the method both sides' settings call for."""
+        bonded = bool(offer.get("bond")) and self.security["bond"]
+        method = association(offer, self._pairing_offer())
+        if method is None:  # "just works"
+            self._post(conn, {"op": "paired", "bond": self.security["bond"]})
+            self._paired(handle, conn, bonded)
+            return
+        theirs, ours = method
+        number = None  # the six digits both boards show in a numeric comparison, from both addresses
+        if ours == PASSKEY_NUMERIC_COMPARISON:
+            digest = hashlib.sha256(bytes.fromhex(conn["mac"]) + self.mac).digest()
+            number = int.from_bytes(digest[:4], "big") % 1_000_000
+        conn["pairing"] = {"bond": bonded, "numeric": number is not None, "mine": None, "theirs": None, "judge": True}
+        self._post(conn, {"op": "pair_method", "action": theirs, "number": number, "bond": bonded})
+        self._event(PASSKEY_ACTION, handle, ours, number or 0)
 
     def _req_passkey(self, handle: str, action: str, passkey: str):
-        return {"errno": EOPNOTSUPP}  # no pairing method here asks for one
+        """The board's answer to _IRQ_PASSKEY_ACTION: the passkey it shows or was given, or
+        (numeric comparison) whether the numbers match."""
+        conn = self.conns.get(int(handle))
+        pairing = conn.get("pairing") if conn else None
+        if pairing is None or pairing["mine"] is not None:
+            return {"errno": EINVAL}  # no pairing asks for one now
+        pairing["mine"] = int(passkey)
+        if pairing["judge"]:
+            self._judge(int(handle), conn)
+        else:
+            self._post(conn, {"op": "passkey", "value": int(passkey)})
+        return None
+
+    def _judge(self, handle: int, conn: dict) -> None:
+        """Both answers in (the responder decides, as the protocol's confirm values do)."""
+        pairing = conn["pairing"]
+        if pairing["mine"] is None or pairing["theirs"] is None:
+            return
+        mine, theirs = pairing["mine"], pairing["theirs"]
+        ok = bool(mine and theirs) if pairing["numeric"] else mine == theirs
+        self._post(conn, {"op": "pair_result", "ok": ok})
+        self._pair_done(handle, conn, ok)
+
+    def _pair_done(self, handle: int, conn: dict, ok: bool) -> None:
+        pairing = conn.pop("pairing")
+        if ok:
+            self._paired(handle, conn, pairing["bond"], authenticated=True)
+        else:  # confirm values differ: the link stays unencrypted
+            self._event(ENCRYPTION_UPDATE, handle, 0, 0, 0, 0)
 
     def _req_register(self, definition: str):
         services = json.loads(bytes.fromhex(definition).decode())
@@ -447,11 +528,18 @@ class BleStack:
             self._post(conn, {"op": "discovered", "kind": message["kind"], "items": self._discover(message)})
         elif op == "discovered":
             self._on_discovered(handle, message)
-        elif op in ("pair", "paired"):
-            bonded = bool(message.get("bond")) and self.security["bond"]
-            if op == "pair":
-                self._post(conn, {"op": "paired", "bond": self.security["bond"]})
-            self._paired(handle, conn, bonded)
+        elif op == "pair":
+            self._on_pair(handle, conn, message)
+        elif op == "paired":
+            self._paired(handle, conn, bool(message.get("bond")) and self.security["bond"])
+        elif op == "pair_method":  # we asked to pair: our part of the method the peer chose
+            conn["pairing"] = {"bond": message["bond"], "mine": None, "judge": False}
+            self._event(PASSKEY_ACTION, handle, message["action"], message["number"] or 0)
+        elif op == "passkey" and conn.get("pairing"):
+            conn["pairing"]["theirs"] = message["value"]
+            self._judge(handle, conn)
+        elif op == "pair_result" and conn.get("pairing"):
+            self._pair_done(handle, conn, message["ok"])
         elif op == "read":
             attr = self.attrs.get(message["vh"])
             if attr is not None and attr["flags"] & _FLAG_READ_ENCRYPTED and not conn.get("encrypted"):
