@@ -97,6 +97,9 @@ class BoardSession:
         kept in memory for reconnections once it worked."""
         if is_webserial_url(port):
             port = WEBSERIAL  # `webserial:`, as typed: the browser's one port for this notebook
+            held = self._board_in(name)
+            if held is not None and held.port == WEBSERIAL:
+                held.close()  # the page opens its one port again only once this use has let it go
         if password is None and is_webrepl_url(port):
             password = self.webrepl_password(port)[0]
         lock = self._lock_port(port, name)

@@ -195,6 +195,15 @@ def test_a_board_on_this_computer_through_web_serial(lab, desk_board):
         expect(output(panel, 11)).to_contain_text("flashed 42")
         assert page.evaluate("window.__webserial.requests") == 1  # chosen once, reused by every reopening
 
+        # The panel's own button, while connected: the browser's chooser, then the kernel
+        # lets the page's one port go and opens it again.
+        status.click()
+        opens = len(page.evaluate("window.__webserial.opens"))
+        board.get_by_role("button", name="Connect…").click()
+        page.wait_for_function("window.__webserial.requests === 2")  # the chooser, once more
+        page.wait_for_function(f"window.__webserial.opens.length > {opens}")  # the port opened again
+        expect(board.locator(".jp-ESP32-status")).to_contain_text("idle")
+
         # %mount: the server's folder on the desk's board, through the browser's port.
         (lab.server.root / "project").mkdir()
         (lab.server.root / "project" / "sensors.py").write_text("WHERE = 'read from the server'\n")

@@ -64,7 +64,8 @@ class WebSerialClient(asyncio.Protocol):
             self._frame(opcode, payload)
 
     def _frame(self, opcode: int, payload: bytes) -> None:
-        if opcode == OP_CLOSE:
+        if opcode == OP_CLOSE:  # the port is closed: free the board now, for its next opening
+            self._let_go()
             self.transport.write(encode_frame(OP_CLOSE, payload[:2]))
             self.transport.close()
         elif opcode == OP_PING:
@@ -95,6 +96,10 @@ class WebSerialClient(asyncio.Protocol):
         asyncio.get_running_loop().call_later(2.0, self.transport.close)
 
     def connection_lost(self, exc: Exception | None) -> None:
+        self._let_go()
+
+    def _let_go(self) -> None:
         if self._accepted:
+            self._accepted = False
             self._supervisor.set_modem_lines(False, False)  # the cable is out: no line is driven
             self._supervisor._client_disconnected(self)

@@ -107,11 +107,11 @@ export interface IBleDevice {
 /** Its sliders: which setting, its range and step, and what it means. */
 export const BLE_SETTINGS: Record<
   string,
-  { min: number; max: number; step: number; label: string }
+  { min: number; max: number; step: number; label: string; unit: string }
 > = {
-  celsius: { min: -20, max: 50, step: 0.5, label: 'Temperature (°C)' },
-  humidity: { min: 0, max: 100, step: 1, label: 'Humidity (%RH)' },
-  bpm: { min: 30, max: 220, step: 1, label: 'Heart rate (beats per minute)' }
+  celsius: { min: -20, max: 50, step: 0.5, label: 'Temperature (°C)', unit: '°C' },
+  humidity: { min: 0, max: 100, step: 1, label: 'Humidity (%RH)', unit: '%RH' },
+  bpm: { min: 30, max: 220, step: 1, label: 'Heart rate (beats per minute)', unit: 'bpm' }
 };
 
 export function bleDevices(bench: IBench | null | undefined): IBleDevice[] {

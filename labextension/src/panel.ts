@@ -470,7 +470,8 @@ export class BoardPanel extends Widget {
       return;
     }
     const webSerial = this.boards.webSerial;
-    const reconnect = model.state?.port === WEBSERIAL && webSerial.hasPort;
+    const state = model.state;
+    const reconnect = state?.port === WEBSERIAL && !!state.lost && webSerial.hasPort; // the button says Reconnect
     if (!reconnect && !(await webSerial.choose())) {
       model.setNotice(false, 'No port was chosen: connect the board by USB, then choose its port.');
       return;
@@ -662,8 +663,8 @@ export class BoardPanel extends Widget {
             'connect',
             onThisComputer && state?.lost && this.boards.webSerial.hasPort
               ? 'Reconnect'
-              : 'Connect a board on this computer',
-            'Choose the board’s USB port in the browser and run the cells on it',
+              : 'Connect…',
+            'Connect a board on this computer: choose its USB port in the browser, and the cells run on it',
             { 'data-port': WEBSERIAL }
           )
         : null
@@ -1085,7 +1086,7 @@ export class BoardPanel extends Widget {
           { class: 'jp-ESP32-partControls' },
           ...Object.entries(BLE_SETTINGS)
             .filter(([setting]) => typeof device[setting as keyof IBleDevice] === 'number')
-            .map(([setting, range]) =>
+            .flatMap(([setting, range]) => [
               h('input', {
                 class: 'jp-ESP32-slider',
                 type: 'range',
@@ -1097,8 +1098,9 @@ export class BoardPanel extends Widget {
                 'data-setting': setting,
                 'aria-label': `${range.label} of ${device.name}`,
                 title: range.label
-              })
-            )
+              }),
+              h('span', { class: 'jp-ESP32-sliderUnit' }, range.unit)
+            ])
         )
       )
     );
