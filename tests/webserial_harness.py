@@ -11,6 +11,7 @@ import json
 import queue
 import threading
 import time
+from functools import partial
 
 import websocket
 
@@ -75,20 +76,12 @@ class StandInBrowser:
         port.send(json.dumps({"signals": request["signals"]}))
         kernel.send(json.dumps({"opened": {"usbVendorId": 0x10C4, "usbProductId": 0xEA60}}))
         self._kernel, self._port = kernel, port
-        threading.Thread(target=self._to_port, args=(kernel, port), daemon=True).start()
-        threading.Thread(target=self._to_kernel, args=(kernel, port), daemon=True).start()
-
-    def _to_port(self, kernel: websocket.WebSocket, port: websocket.WebSocket) -> None:
-        kernel.settimeout(None)
-        try:
-            while True:
-                opcode, data = kernel.recv_data()
-                if opcode == websocket.ABNF.OPCODE_CLOSE:
-                    break
-                self._down.send(self._from_kernel, kernel, port, opcode, data)
-        except (websocket.WebSocketException, OSError):
-            pass
-        self._down.send(port.close)  # the kernel let the port go: close it, as the page does
+        # the kernel's messages reach the port a network's delay later; when the kernel lets the
+        # port go, the page closes it
+        to_port = (kernel, partial(self._down.send, self._from_kernel, kernel, port), partial(self._down.send, port.close))
+        to_kernel = (port, partial(self._from_port, kernel), partial(self._unplugged, kernel))
+        for relay in (to_port, to_kernel):
+            threading.Thread(target=_relay, args=relay, daemon=True).start()
 
     def _from_kernel(self, kernel: websocket.WebSocket, port: websocket.WebSocket, opcode: int, data: bytes) -> None:
         if opcode == websocket.ABNF.OPCODE_BINARY:
@@ -103,18 +96,12 @@ class StandInBrowser:
         elif "baud" in control:
             self.bauds.append(control["baud"])
 
-    def _to_kernel(self, kernel: websocket.WebSocket, port: websocket.WebSocket) -> None:
-        port.settimeout(None)
-        try:
-            while True:
-                opcode, data = port.recv_data()
-                if opcode == websocket.ABNF.OPCODE_CLOSE:
-                    break
-                if opcode == websocket.ABNF.OPCODE_BINARY and not self.silent:
-                    self._up.send(kernel.send_binary, data)
-        except (websocket.WebSocketException, OSError):
-            pass
-        # the port went away under us: the board was unplugged
+    def _from_port(self, kernel: websocket.WebSocket, opcode: int, data: bytes) -> None:
+        if opcode == websocket.ABNF.OPCODE_BINARY and not self.silent:
+            self._up.send(kernel.send_binary, data)
+
+    def _unplugged(self, kernel: websocket.WebSocket) -> None:
+        """The port went away under us: the board was unplugged."""
         self._up.send(kernel.send, json.dumps({"lost": "the board was unplugged from this computer"}))
         self._up.send(kernel.close)
 
@@ -122,3 +109,17 @@ class StandInBrowser:
         for ws in (self._kernel, self._port):
             if ws is not None:
                 ws.close()
+
+
+def _relay(source: websocket.WebSocket, each, then) -> None:
+    """Hand each message `source` receives to `each(opcode, data)` until it closes; then `then()`."""
+    source.settimeout(None)
+    try:
+        while True:
+            opcode, data = source.recv_data()
+            if opcode == websocket.ABNF.OPCODE_CLOSE:
+                break
+            each(opcode, data)
+    except (websocket.WebSocketException, OSError):
+        pass
+    then()
