@@ -65,6 +65,24 @@ def handshake_response(request: bytes) -> bytes | None:
     )
 
 
+class UpgradeRequest:
+    """An HTTP upgrade request's headers, as they arrive before the WebSocket's frames."""
+
+    def __init__(self) -> None:
+        self._buffer = bytearray()
+
+    def feed(self, data: bytes) -> tuple[bytes, bytes] | None:
+        """(the headers, the bytes after them) once the blank line came; None before it.
+        Raises WebSocketError when the headers run longer than any client's."""
+        self._buffer += data
+        end = self._buffer.find(b"\r\n\r\n")
+        if end < 0:
+            if len(self._buffer) > _MAX_HEADERS:
+                raise WebSocketError("an upgrade request's headers too long")
+            return None
+        return bytes(self._buffer[:end]), bytes(self._buffer[end + 4 :])
+
+
 def encode_frame(opcode: int, payload: bytes) -> bytes:
     """A server's frame: final, unmasked."""
     size = len(payload)
@@ -146,7 +164,7 @@ class WebReplSession(asyncio.Protocol):
     def __init__(self, host: WebReplHost) -> None:
         self._host = host
         self._state = _State.HANDSHAKE
-        self._request = bytearray()
+        self._request = UpgradeRequest()
         self._frames = FrameReader()
         self._typed = bytearray()  # the password as typed, up to PASSWORD_BUFFER characters
         self._header = bytearray()  # a binary request's header, as it arrives
@@ -169,16 +187,14 @@ class WebReplSession(asyncio.Protocol):
 
     def data_received(self, data: bytes) -> None:
         if self._state is _State.HANDSHAKE:
-            self._request += data
-            end = self._request.find(b"\r\n\r\n")
-            if end < 0:
-                if len(self._request) > _MAX_HEADERS:
-                    self._close()
+            try:
+                request = self._request.feed(data)
+            except WebSocketError:
+                self._close()
                 return
-            rest = bytes(self._request[end + 4 :])
-            if not self._handshake(bytes(self._request[:end])):
+            if request is None or not self._handshake(request[0]):
                 return
-            data = rest
+            data = request[1]
         try:
             frames = self._frames.feed(data)
         except WebSocketError:

@@ -14,10 +14,10 @@ import asyncio
 import json
 import socket
 
-from .webrepl_server import OP_BINARY, OP_CLOSE, OP_PING, OP_PONG, OP_TEXT, FrameReader, WebSocketError, encode_frame, handshake_response
+from .webrepl_server import (OP_BINARY, OP_CLOSE, OP_PING, OP_PONG, OP_TEXT, FrameReader, UpgradeRequest, WebSocketError,
+                             encode_frame, handshake_response)  # fmt: skip
 
 _SIGNALS = {"dataTerminalReady": 0, "requestToSend": 1}
-_MAX_HEADERS = 8192
 
 
 class WebSerialClient(asyncio.Protocol):
@@ -25,7 +25,7 @@ class WebSerialClient(asyncio.Protocol):
 
     def __init__(self, supervisor) -> None:
         self._supervisor = supervisor
-        self._request = bytearray()
+        self._request = UpgradeRequest()
         self._frames: FrameReader | None = None  # after the handshake
         self._accepted = False
         self._lines = [False, False]  # DTR, RTS
@@ -40,18 +40,19 @@ class WebSerialClient(asyncio.Protocol):
 
     def data_received(self, data: bytes) -> None:
         if self._frames is None:
-            self._request += data
-            end = self._request.find(b"\r\n\r\n")
-            if end < 0:
-                if len(self._request) > _MAX_HEADERS:
-                    self.transport.close()
+            try:
+                request = self._request.feed(data)
+            except WebSocketError:
+                self.transport.close()
                 return
-            answer = handshake_response(bytes(self._request[:end]))
+            if request is None:
+                return
+            headers, data = request
+            answer = handshake_response(headers)
             if answer is None:
                 self.transport.write(b"HTTP/1.1 400 Bad Request\r\n\r\nthis is a WebSocket serial port\r\n")
                 self.transport.close()
                 return
-            data = bytes(self._request[end + 4 :])
             self._frames = FrameReader()
             self.transport.write(answer)
             self._accepted = self._supervisor._client_connected(self)
