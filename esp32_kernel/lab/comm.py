@@ -156,9 +156,7 @@ class LabComm:
 
     def publish(self, force: bool = False) -> None:
         """Send the state to every open comm if it changed (or `force`). Any thread."""
-        loop = self._loop
-        if loop is not None and threading.current_thread() is not threading.main_thread():
-            loop.call_soon_threadsafe(self.publish, force)
+        if self._moved_to_loop(self.publish, force):
             return
         self._sync_pin_watch()
         state = self.state()
@@ -176,10 +174,16 @@ class LabComm:
         if comm is None:
             raise serial.SerialException(protocol_webserial.NO_FRONT_END)
         message = {"type": "webserial", **request}
-        if self._loop is not None and threading.current_thread() is not threading.main_thread():
-            self._loop.call_soon_threadsafe(self._send, comm, message)
-        else:  # on the kernel's own thread (a %connect cell), whose loop waits for this
-            self._send(comm, message)
+        if not self._moved_to_loop(self._send, comm, message):
+            self._send(comm, message)  # on the kernel's own thread (a %connect cell), whose loop waits for this
+
+    def _moved_to_loop(self, call: Callable, *args) -> bool:
+        """From another thread, hand `call(*args)` to the kernel's event loop (comms are sent
+        from there) and say so; False on the loop's own thread, which calls it itself."""
+        if self._loop is None or threading.current_thread() is threading.main_thread():
+            return False
+        self._loop.call_soon_threadsafe(call, *args)
+        return True
 
     def _send(self, comm, data: dict) -> None:
         try:
@@ -249,9 +253,7 @@ class LabComm:
 
     def publish_pins(self, message: dict) -> None:
         """Send a pin view to every open comm. Any thread."""
-        loop = self._loop
-        if loop is not None and threading.current_thread() is not threading.main_thread():
-            loop.call_soon_threadsafe(self.publish_pins, message)
+        if self._moved_to_loop(self.publish_pins, message):
             return
         self.pins = message
         for comm in list(self.comms.values()):
