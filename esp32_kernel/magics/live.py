@@ -149,12 +149,14 @@ class LiveMagics(KernelMagics):
         display(view.widget)
         pending = bytearray()
 
-        def on_output(stream: str, data: bytes) -> None:  # the board's lines, as they come
+        def on_output(stream: str, data: bytes) -> None:  # the board's printed lines, as they come
+            if stream != "stdout":
+                return
             pending.extend(data)
             while b"\n" in pending:
                 line, _, rest = bytes(pending).partition(b"\n")
                 pending[:] = rest
-                if stream == "stdout" and line.strip():
+                if line.strip():
                     view.take(ast.literal_eval(line.decode().strip()))
 
         execution = board.start(code, on_output)
