@@ -67,11 +67,12 @@ class FlashMagics(KernelMagics):
             sessions.release()  # esptool needs the port to itself
         self._last = (port, baud)
         try:
+            by_browser = is_webserial_url(port)
             if emulated:
                 _press_boot_and_reset(emulator)
-            elif is_webserial_url(port):
+            elif by_browser:
                 _reset_into_download_mode(port)
-            _run_esptool(port, args.baud, firmware, address, args.erase, in_download_mode=emulated or is_webserial_url(port))
+            _run_esptool(port, args.baud, firmware, address, args.erase, in_download_mode=emulated or by_browser)
             boot_log, started = _reset_and_watch(port, emulator.hard_reset if emulated else None)
         except FlashError:
             if emulated:
