@@ -163,5 +163,6 @@ def test_ble_read_follow_keeps_the_values_live_until_the_stop_button(kc):
     run = collect(kc, msg_id)
     assert run.status == "error" and run.reply["content"]["ename"] == "KeyboardInterrupt", run.reply["content"]
     assert control.exchange(["ble_sensor attic"])[0]["connections"] == 0  # the board let it go
-    assert run_cell(kc, "print('free', 1 + 1)").stdout == "free 2\n"
+    after = run_cell(kc, "print('free', 1 + 1)")
+    assert after.stdout == "free 2\n", after.reply["content"]
     assert run_cell(kc, "%ble --follow 3").reply["content"]["ename"] == "UsageError"
